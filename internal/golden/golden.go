@@ -1,0 +1,128 @@
+// Package golden finds the reference fixtures tests compare against and
+// compares float32 results with stated tolerances.
+//
+// Fixtures live in ../shared/golden/<model> beside the checkout (the full
+// set, present on developer machines and CI) and, for a small core, in
+// testdata/golden/<model> inside the repository so the essential tests also
+// run on a fresh clone. Tests skip, saying why, when a fixture is absent.
+package golden
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/godiffusion/godiffusion/safetensors"
+)
+
+// Root returns the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// SharedDir returns ../shared beside the checkout (it may not exist).
+func SharedDir() string {
+	if d := os.Getenv("GODIFFUSION_SHARED"); d != "" {
+		return d
+	}
+	return filepath.Join(Root(), "..", "shared")
+}
+
+// Shared returns the path of rel under ../shared/golden, skipping the test
+// when it is absent.
+func Shared(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join(SharedDir(), "golden", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("golden fixture %s not available (needs ../shared/golden beside the checkout): %v", rel, err)
+	}
+	return p
+}
+
+// Core returns the path of rel in testdata/golden when it was copied there,
+// else under ../shared/golden, else skips the test.
+func Core(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join(Root(), "testdata", "golden", rel)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return Shared(t, rel)
+}
+
+// Tokenizer returns the path of rel under ../shared/tokenizers (the real
+// CLIP vocabulary, never copied into the repository), skipping the test
+// when it is absent.
+func Tokenizer(t testing.TB, rel string) string {
+	t.Helper()
+	p := filepath.Join(SharedDir(), "tokenizers", rel)
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("tokenizer files %s not available (needs ../shared/tokenizers beside the checkout): %v", rel, err)
+	}
+	return p
+}
+
+// Open opens a fixture file found with Core, failing the test on error and
+// closing it when the test ends.
+func Open(t testing.TB, rel string) *safetensors.File {
+	t.Helper()
+	f, err := safetensors.Open(Core(t, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// Float32 reads tensor name of f as float32, failing the test on error.
+func Float32(t testing.TB, f *safetensors.File, name string) ([]float32, []int) {
+	t.Helper()
+	v, shape, err := f.Float32(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, shape
+}
+
+// Diff returns the largest |got−want| and its index, and the largest excess
+// |got−want| − (atol + rtol·|want|) (≤ 0 when everything is within tolerance).
+func Diff(got, want []float32, atol, rtol float64) (maxAbs float64, at int, excess float64) {
+	excess = math.Inf(-1)
+	for i := range want {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		if math.IsNaN(d) {
+			d = math.Inf(1)
+		}
+		if d > maxAbs || (i == 0) {
+			maxAbs, at = d, i
+		}
+		if e := d - (atol + rtol*math.Abs(float64(want[i]))); e > excess {
+			excess = e
+		}
+	}
+	return maxAbs, at, excess
+}
+
+// AssertClose fails the test unless len(got) == len(want) and every
+// |got[i]−want[i]| ≤ atol + rtol·|want[i]|. It logs the largest difference.
+func AssertClose(t testing.TB, what string, got, want []float32, atol, rtol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %d values, want %d", what, len(got), len(want))
+		return
+	}
+	if len(want) == 0 {
+		return
+	}
+	maxAbs, at, excess := Diff(got, want, atol, rtol)
+	msg := fmt.Sprintf("%s: max |diff| %.3g at %d (got %g, want %g), tolerance atol %g rtol %g", what, maxAbs, at, got[at], want[at], atol, rtol)
+	if excess > 0 {
+		t.Error(msg)
+	} else {
+		t.Log(msg)
+	}
+}
