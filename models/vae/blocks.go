@@ -1,0 +1,132 @@
+package vae
+
+import (
+	"github.com/godiffusion/godiffusion/nn"
+	"github.com/godiffusion/godiffusion/tensor"
+)
+
+// source hands out the layers of one VAE by diffusers module path (for
+// example "decoder.up_blocks.0.resnets.1.conv1"). paramSource reads them
+// from a checkpoint, randomSource draws them (random.go).
+type source interface {
+	conv(path string, in, out, kernel, stride, pad int) *nn.Conv2d
+	norm(path string, channels int) *nn.GroupNorm
+	linear(path string, in, out int) *nn.Linear
+}
+
+// resnet is the VAE's ResnetBlock2D (no time embedding, no dropout at
+// inference):
+//
+//	h   = conv1(SiLU(norm1(x)))
+//	h   = conv2(SiLU(norm2(h)))
+//	out = shortcut(x) + h        shortcut = 1×1 conv when channels change, else identity
+type resnet struct {
+	norm1, norm2 *nn.GroupNorm
+	conv1, conv2 *nn.Conv2d
+	shortcut     *nn.Conv2d // nil when in == out
+}
+
+func newResnet(s source, path string, in, out int) *resnet {
+	r := &resnet{
+		norm1: s.norm(path+".norm1", in),
+		conv1: s.conv(path+".conv1", in, out, 3, 1, 1),
+		norm2: s.norm(path+".norm2", out),
+		conv2: s.conv(path+".conv2", out, out, 3, 1, 1),
+	}
+	if in != out {
+		r.shortcut = s.conv(path+".conv_shortcut", in, out, 1, 1, 0)
+	}
+	return r
+}
+
+// forward keeps at most x, one intermediate and the convolution's output
+// alive (Go's liveness analysis drops the ones no longer used), which at
+// the decoder's last level is 3 × 128 channels × 512² floats for a 512×512
+// image.
+func (r *resnet) forward(x *tensor.Tensor) *tensor.Tensor {
+	h := r.norm1.Forward(x)
+	tensor.SiLUInPlace(h)
+	h = r.conv1.Forward(h)
+	h = r.norm2.Forward(h)
+	tensor.SiLUInPlace(h)
+	h = r.conv2.Forward(h)
+	if r.shortcut != nil {
+		x = r.shortcut.Forward(x)
+	}
+	tensor.AddInPlace(h, x)
+	return h
+}
+
+// attention is the mid block's single-head spatial self-attention over the
+// H·W positions of a [B, C, H, W] map (diffusers Attention with
+// group_norm, residual_connection and one head of dimension C):
+//
+//	t   = GroupNorm(x) viewed as [B, H·W, C]
+//	out = x + to_out(softmax(q·kᵀ/√C)·v),   q, k, v = to_q(t), to_k(t), to_v(t)
+//
+// tensor.Attention tiles the keys, so memory stays O(H·W·C) even for the
+// 4096 positions of a 512×512 image's latent.
+type attention struct {
+	norm       *nn.GroupNorm
+	q, k, v, o *nn.Linear
+}
+
+func newAttention(s source, path string, ch int) *attention {
+	return &attention{
+		norm: s.norm(path+".group_norm", ch),
+		q:    s.linear(path+".to_q", ch, ch),
+		k:    s.linear(path+".to_k", ch, ch),
+		v:    s.linear(path+".to_v", ch, ch),
+		o:    s.linear(path+".to_out.0", ch, ch),
+	}
+}
+
+func (a *attention) forward(x *tensor.Tensor) *tensor.Tensor {
+	h, w := x.Shape[2], x.Shape[3]
+	t := tensor.NCHWToNLC(a.norm.Forward(x))
+	att := tensor.Attention(a.q.Forward(t), a.k.Forward(t), a.v.Forward(t), 1, false)
+	out := tensor.NLCToNCHW(a.o.Forward(att), h, w)
+	tensor.AddInPlace(out, x)
+	return out
+}
+
+// midBlock is UNetMidBlock2D: resnet, attention (optional), resnet, all at
+// the lowest resolution's channel count.
+type midBlock struct {
+	res1, res2 *resnet
+	attn       *attention // nil when Config.MidAttention is false
+}
+
+func newMidBlock(s source, path string, ch int, withAttention bool) *midBlock {
+	m := &midBlock{res1: newResnet(s, path+".resnets.0", ch, ch)}
+	if withAttention {
+		m.attn = newAttention(s, path+".attentions.0", ch)
+	}
+	m.res2 = newResnet(s, path+".resnets.1", ch, ch)
+	return m
+}
+
+func (m *midBlock) forward(x *tensor.Tensor) *tensor.Tensor {
+	x = m.res1.forward(x)
+	if m.attn != nil {
+		x = m.attn.forward(x)
+	}
+	return m.res2.forward(x)
+}
+
+// downsample halves the resolution as the LDM encoder does: zero padding of
+// one row at the bottom and one column at the right (none at the top/left),
+// then a 3×3 convolution with stride 2 and no padding, so an H×W map
+// becomes ⌊H/2⌋×⌊W/2⌋.
+type downsample struct{ conv *nn.Conv2d }
+
+func (d *downsample) forward(x *tensor.Tensor) *tensor.Tensor {
+	return d.conv.Forward(tensor.Pad2d(x, 0, 1, 0, 1))
+}
+
+// upsample doubles the resolution: nearest-neighbour ×2, then a 3×3 conv.
+type upsample struct{ conv *nn.Conv2d }
+
+func (u *upsample) forward(x *tensor.Tensor) *tensor.Tensor {
+	return u.conv.Forward(tensor.UpsampleNearest2x(x))
+}
