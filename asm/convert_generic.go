@@ -1,6 +1,9 @@
 package asm
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // HalfToFloat converts an IEEE 754 binary16 value to float32 (exact).
 func HalfToFloat(h uint16) float32 {
@@ -86,8 +89,10 @@ func init() {
 	}
 }
 
-// F16BytesToF32 converts len(dst) little-endian binary16 values (2*len(dst) bytes) to float32.
-func F16BytesToF32(dst []float32, src []byte) { f16BytesToF32Generic(dst, src) }
+func f16ToF32GenericPtr(dst *float32, src *byte, n int) {
+	f16BytesToF32Generic(unsafe.Slice(dst, n), unsafe.Slice(src, 2*n))
+}
 
-// BF16BytesToF32 converts len(dst) little-endian bfloat16 values to float32.
-func BF16BytesToF32(dst []float32, src []byte) { bf16BytesToF32Generic(dst, src) }
+func bf16ToF32GenericPtr(dst *float32, src *byte, n int) {
+	bf16BytesToF32Generic(unsafe.Slice(dst, n), unsafe.Slice(src, 2*n))
+}

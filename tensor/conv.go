@@ -1,61 +1,123 @@
 package tensor
 
+import "fmt"
+
 // Conv2d computes the 2-D cross-correlation of x [N, Cin, H, W] with the
 // weight w [Cout, Cin, kh, kw] plus bias [Cout] (nil for none), with equal
 // stride and zero padding on both axes, as torch.nn.functional.conv2d:
 //
 //	out[n, o, y, x] = bias[o] + Σ_{c,i,j} w[o, c, i, j] · in[n, c, y·s + i − p, x·s + j − p]
 //
-// Output is [N, Cout, (H+2p−kh)/s+1, (W+2p−kw)/s+1].
+// Output is [N, Cout, (H+2p−kh)/s+1, (W+2p−kw)/s+1]. A weight of shape
+// [Cout, Cin] is taken as a 1×1 kernel.
 //
-// PLACEHOLDER: im2col + GemmW; the fast version replaces it.
+// Per image this is one GEMM, out[Cout, OH·OW] = W[Cout, Cin·kh·kw] ·
+// cols[Cin·kh·kw, OH·OW], written straight into the NCHW output. The im2col
+// matrix "cols" is never materialised: the GEMM's B packer (packIm2col)
+// gathers each cache block of it from x on the fly, and the weight is
+// converted from its stored dtype while its panels are packed. A 1×1,
+// stride-1, unpadded convolution reads x directly as the [Cin, H·W] matrix.
 func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
+	if len(x.Shape) != 4 {
+		panic(fmt.Sprintf("tensor.Conv2d: input must be [N, C, H, W], got shape %v", x.Shape))
+	}
 	n, cin, h, wd := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-	cout, kh, kw := w.Shape[0], w.Shape[2], w.Shape[3]
-	if w.Shape[1] != cin {
-		panic("tensor.Conv2d: channel mismatch")
+	var cout, wcin, kh, kw int
+	switch len(w.Shape) {
+	case 4:
+		cout, wcin, kh, kw = w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
+	case 2:
+		cout, wcin, kh, kw = w.Shape[0], w.Shape[1], 1, 1
+	default:
+		panic(fmt.Sprintf("tensor.Conv2d: weight must be [Cout, Cin, kh, kw], got shape %v", w.Shape))
+	}
+	if wcin != cin {
+		panic(fmt.Sprintf("tensor.Conv2d: input has %d channels, weight %v expects %d", cin, w.Shape, wcin))
+	}
+	if stride < 1 || pad < 0 || h+2*pad < kh || wd+2*pad < kw {
+		panic(fmt.Sprintf("tensor.Conv2d: bad stride %d / pad %d for input %v and kernel %dx%d", stride, pad, x.Shape, kh, kw))
+	}
+	if bias != nil && len(bias) != cout {
+		panic(fmt.Sprintf("tensor.Conv2d: bias has %d values, want %d", len(bias), cout))
 	}
 	oh := (h+2*pad-kh)/stride + 1
 	ow := (wd+2*pad-kw)/stride + 1
 	out := New(n, cout, oh, ow)
 	k := cin * kh * kw
-	cols := make([]float32, oh*ow*k) // [oh*ow, k]
-	tmp := make([]float32, oh*ow*cout)
+	pix := oh * ow
+	direct := kh == 1 && kw == 1 && stride == 1 && pad == 0
 	for b := 0; b < n; b++ {
 		in := x.Data[b*cin*h*wd : (b+1)*cin*h*wd]
-		Parallel(oh, 1, func(lo, hi int) {
-			for oy := lo; oy < hi; oy++ {
-				for ox := 0; ox < ow; ox++ {
-					row := cols[(oy*ow+ox)*k : (oy*ow+ox+1)*k]
-					idx := 0
-					for c := 0; c < cin; c++ {
-						for i := 0; i < kh; i++ {
-							iy := oy*stride + i - pad
-							for j := 0; j < kw; j++ {
-								ix := ox*stride + j - pad
-								if iy < 0 || iy >= h || ix < 0 || ix >= wd {
-									row[idx] = 0
+		o := out.Data[b*cout*pix : (b+1)*cout*pix]
+		if bias != nil {
+			for c, v := range bias {
+				row := o[c*pix : (c+1)*pix]
+				for i := range row {
+					row[i] = v
+				}
+			}
+		}
+		packB := packDepthContig(in, pix)
+		if !direct {
+			packB = packIm2col(in, h, wd, kh, kw, stride, pad, ow)
+		}
+		gemmDriver(cout, pix, k, operandA{pack: packWeightRows(w, k)}, packB, o, pix, bias != nil)
+	}
+	return out
+}
+
+// packIm2col is the B packer of a convolution: element (j, p) of the
+// virtual matrix colsᵀ [OH·OW, Cin·kh·kw] is the input value under kernel
+// tap p = (c·kh + i)·kw + j' for output pixel j = y·OW + x, that is
+// in[c, y·s + i − pad, x·s + j' − pad], or 0 in the padding. Runs of pixels
+// on one output row read a contiguous (stride 1) or strided input row.
+func packIm2col(in []float32, h, wd, kh, kw, stride, pad, ow int) packer {
+	return func(dst []float32, r0, rows, p0, kc, tile int, _ []float32) {
+		for q := 0; q*tile < rows; q++ {
+			panel := dst[q*kc*tile : (q+1)*kc*tile]
+			n := min(tile, rows-q*tile)
+			j0 := r0 + q*tile
+			for p := 0; p < kc; p++ {
+				tap := p0 + p
+				c, rem := tap/(kh*kw), tap%(kh*kw)
+				ky, kx := rem/kw, rem%kw
+				plane := in[c*h*wd : (c+1)*h*wd]
+				row := panel[p*tile : (p+1)*tile]
+				oy, ox := j0/ow, j0%ow
+				for i := 0; i < n; {
+					run := min(n-i, ow-ox) // pixels left on this output row
+					seg := row[i : i+run]
+					iy := oy*stride + ky - pad
+					if iy < 0 || iy >= h {
+						clear(seg)
+					} else {
+						src := plane[iy*wd : (iy+1)*wd]
+						ix0 := ox*stride + kx - pad
+						if stride == 1 {
+							lo, hi := max(0, -ix0), min(run, wd-ix0)
+							if hi <= lo {
+								clear(seg)
+							} else {
+								clear(seg[:lo])
+								copy(seg[lo:hi], src[ix0+lo:ix0+hi])
+								clear(seg[hi:])
+							}
+						} else {
+							for t := range seg {
+								if ix := ix0 + t*stride; ix >= 0 && ix < wd {
+									seg[t] = src[ix]
 								} else {
-									row[idx] = in[c*h*wd+iy*wd+ix]
+									seg[t] = 0
 								}
-								idx++
 							}
 						}
 					}
+					i += run
+					ox = 0
+					oy++
 				}
-			}
-		})
-		GemmW(oh*ow, cout, k, cols, k, w, tmp, cout, false)
-		o := out.Data[b*cout*oh*ow : (b+1)*cout*oh*ow]
-		for p := 0; p < oh*ow; p++ {
-			for c := 0; c < cout; c++ {
-				v := tmp[p*cout+c]
-				if bias != nil {
-					v += bias[c]
-				}
-				o[c*oh*ow+p] = v
+				clear(row[n:])
 			}
 		}
 	}
-	return out
 }

@@ -1,41 +1,39 @@
 package tensor
 
+import (
+	"sync"
+
+	"github.com/godiffusion/godiffusion/asm"
+)
+
 // Gemm computes C[m×n] = op(A)·op(B), or C += op(A)·op(B) when accumulate,
 // where op(A) is A[m×k] (row stride lda) or, with transA, the transpose of
 // A stored as [k×m]; likewise op(B) is B[k×n] (stride ldb) or, with transB,
 // Bᵀ with B stored as [n×k]. C has row stride ldc.
 //
-// PLACEHOLDER reference implementation; the packed, SIMD version replaces it.
+// It is a packed, cache-blocked GEMM (see gemmDriver) running the SIMD
+// micro-kernel of package asm on the worker pool.
 func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
-	Parallel(m, 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			row := c[i*ldc : i*ldc+n]
-			if !accumulate {
-				clear(row)
-			}
-			for p := 0; p < k; p++ {
-				var av float32
-				if transA {
-					av = a[p*lda+i]
-				} else {
-					av = a[i*lda+p]
-				}
-				if av == 0 {
-					continue
-				}
-				if transB {
-					for j := range row {
-						row[j] += av * b[j*ldb+p]
-					}
-				} else {
-					brow := b[p*ldb : p*ldb+n]
-					for j := range row {
-						row[j] += av * brow[j]
-					}
-				}
-			}
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if m <= smallM && !transA && k > 0 {
+		if transB {
+			gemvRows(m, n, k, a, lda, func(j int, _ []float32) []float32 { return b[j*ldb : j*ldb+k] }, c, ldc, accumulate)
+		} else {
+			gemvAxpy(m, n, k, a, lda, b, ldb, c, ldc, accumulate)
 		}
-	})
+		return
+	}
+	pa := rowMajorA(a, lda)
+	if transA {
+		pa = operandA{pack: packDepthContig(a, lda)}
+	}
+	pb := packDepthContig(b, ldb)
+	if transB {
+		pb = packRowsContig(b, ldb)
+	}
+	gemmDriver(m, n, k, pa, pb, c, ldc, accumulate)
 }
 
 // GemmW computes C[m×n] = A[m×k]·Wᵀ (or C += A·Wᵀ when accumulate) for a
@@ -43,9 +41,268 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 // conv weights [out, in, kh, kw] are viewed as [out, in·kh·kw]). A has row
 // stride lda, C row stride ldc. The weight is converted to float32 panel by
 // panel while packing, so no float32 copy of it is ever kept.
-//
-// PLACEHOLDER reference implementation; the packed, SIMD version replaces it.
 func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, accumulate bool) {
-	wf := w.Float32()
-	Gemm(false, true, m, n, k, a, lda, wf, k, c, ldc, accumulate)
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if m <= smallM && k > 0 {
+		if w.DType == F32 {
+			gemvRows(m, n, k, a, lda, func(j int, _ []float32) []float32 { return w.f32[j*k : j*k+k] }, c, ldc, accumulate)
+		} else {
+			gemvRows(m, n, k, a, lda, func(j int, tmp []float32) []float32 { w.Decode(tmp, j*k); return tmp }, c, ldc, accumulate)
+		}
+		return
+	}
+	gemmDriver(m, n, k, rowMajorA(a, lda), packWeightRows(w, k), c, ldc, accumulate)
 }
+
+// GemmWLeft computes C[m×n] = W·op(B) (or C += W·op(B) when accumulate)
+// for a weight W of shape [m, k] in any stored dtype, with op(B) = B[k×n]
+// (row stride ldb) or, with transB, Bᵀ for B stored [n×k]. This is the
+// orientation of a convolution with NCHW output (out[o, pixel] =
+// Σ W[o, ·]·cols[·, pixel]); the weight is converted while packing.
+func GemmWLeft(m, n, k int, w *Weight, transB bool, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	pb := packDepthContig(b, ldb)
+	if transB {
+		pb = packRowsContig(b, ldb)
+	}
+	gemmDriver(m, n, k, operandA{pack: packWeightRows(w, k)}, pb, c, ldc, accumulate)
+}
+
+// operandA is the left operand of gemmDriver: either a packer, or (direct
+// non-nil) a row-major float32 matrix with row stride ld that the
+// micro-kernel reads in place (asm.GemmKernelStridedA), skipping the
+// transposing copy that packing a k-contiguous matrix needs.
+type operandA struct {
+	pack   packer
+	direct []float32
+	ld     int
+}
+
+// rowMajorA describes a row-major A [m×k] (stride lda): read in place when
+// the CPU level has the strided kernel, else packed.
+func rowMajorA(a []float32, lda int) operandA {
+	if asm.HasGemmKernelStridedA() {
+		return operandA{pack: packRowsContig(a, lda), direct: a, ld: lda}
+	}
+	return operandA{pack: packRowsContig(a, lda)}
+}
+
+// smallM is the largest m served by the matrix-vector paths: with so few
+// rows of A the micro-tile would be mostly padding and packing B would
+// cost more than the multiply, which is then memory-bound anyway.
+const smallM = 4
+
+// gemvRows computes C[i, j] (+)= Σ_p A[i, p]·Bᵀrow_j[p] with dot products,
+// where row(j, tmp) returns row j of the [n×k] right operand (possibly
+// decoded into tmp). Parallel over j.
+func gemvRows(m, n, k int, a []float32, lda int, row func(j int, tmp []float32) []float32, c []float32, ldc int, accumulate bool) {
+	Parallel(n, 16, func(lo, hi int) {
+		tmp := getScratch(k)
+		defer putScratch(tmp)
+		for j := lo; j < hi; j++ {
+			r := row(j, (*tmp)[:k])
+			for i := 0; i < m; i++ {
+				v := asm.Dot(a[i*lda:i*lda+k], r)
+				if accumulate {
+					c[i*ldc+j] += v
+				} else {
+					c[i*ldc+j] = v
+				}
+			}
+		}
+	})
+}
+
+// gemvAxpy computes C[i, :] (+)= Σ_p A[i, p]·B[p, :] as a sum of scaled
+// rows of B. Parallel over column ranges of C.
+func gemvAxpy(m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	Parallel(n, 256, func(lo, hi int) {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc+lo : i*ldc+hi]
+			if !accumulate {
+				clear(row)
+			}
+			for p := 0; p < k; p++ {
+				asm.Axpy(a[i*lda+p], b[p*ldb+lo:p*ldb+hi], row)
+			}
+		}
+	})
+}
+
+// Cache blocking. The depth is cut into balanced blocks of at most kcMax
+// (k = 320 is one block of 320, k = 1280 four of 320) so that one packed
+// B micro-panel (kc × nr floats, ≤ 48 KiB) stays in L1 while the kernel sweeps
+// the mc rows of the packed A block (mc × kc floats, in L2); the packed B
+// block (kc × nc) lives in L2/L3.
+const (
+	kcMax = 384
+	mcMax = 144
+	ncMax = 2048
+
+	bBlockFloats = 192 << 10 // 768 KiB of packed B per worker
+	cBufFloats   = 192 << 10 // largest C block accumulated aside (see gemmBlock)
+)
+
+// gemmDriver computes C[m×n] (+)= X·Yᵀ where packA packs X [m×k] and packB
+// packs Y [n×k] (i.e. op(B)ᵀ). The m×n output is split into one
+// rectangle per worker (along m when it is tall enough, else along n), and
+// each worker runs the classic five-loop blocked algorithm on its rectangle
+// with its own packing buffers.
+func gemmDriver(m, n, k int, opA operandA, packB packer, c []float32, ldc int, accumulate bool) {
+	if k <= 0 {
+		if !accumulate {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
+		}
+		return
+	}
+	mr, nr := asm.GemmTile()
+	mTiles, nTiles := (m+mr-1)/mr, (n+nr-1)/nr
+	threads := Threads()
+	if float64(m)*float64(n)*float64(k) < 64*64*64 {
+		threads = 1
+	}
+	// Each worker packs all of the operand along the dimension it does not
+	// split and its share of the other, so splitting the larger of m and n
+	// packs the least (and gives the most tiles to balance).
+	splitM := m >= n
+	if splitM && mTiles < threads && nTiles >= threads {
+		splitM = false
+	} else if !splitM && nTiles < threads && mTiles >= threads {
+		splitM = true
+	}
+	tiles := nTiles
+	if splitM {
+		tiles = mTiles
+	}
+	work := func(lo, hi int) {
+		if splitM {
+			i0, i1 := lo*mr, min(hi*mr, m)
+			gemmBlock(i1-i0, n, k, i0, 0, opA, packB, c[i0*ldc:], ldc, accumulate, mr, nr)
+		} else {
+			j0, j1 := lo*nr, min(hi*nr, n)
+			gemmBlock(m, j1-j0, k, 0, j0, opA, packB, c[j0:], ldc, accumulate, mr, nr)
+		}
+	}
+	if threads == 1 {
+		work(0, tiles)
+		return
+	}
+	Parallel(tiles, 1, work)
+}
+
+// gemmBlock computes the m×n rectangle of C starting at row i0, column j0
+// of the operands (c already points at its top-left element).
+func gemmBlock(m, n, k, i0, j0 int, opA operandA, packB packer, c []float32, ldc int, accumulate bool, mr, nr int) {
+	nkb := (k + kcMax - 1) / kcMax
+	kcb := (k + nkb - 1) / nkb // balanced depth blocks
+	mcb := max(mr, mcMax/mr*mr)
+	// The packed B block (kc × nc) must stay in L2 next to the A block.
+	ncb := min(ncMax, max(nr, bBlockFloats/kcb/nr*nr), (n+nr-1)/nr*nr)
+
+	bufA := getScratch(mcb * kcb)
+	bufB := getScratch(ncb * kcb)
+	tmp := getScratch(kcb*max(mr, nr) + mr*nr)
+	defer putScratch(bufA)
+	defer putScratch(bufB)
+	defer putScratch(tmp)
+	scratch, tile := (*tmp)[:kcb*max(mr, nr)], (*tmp)[kcb*max(mr, nr):]
+
+	// A row stride that is a multiple of 1 KiB maps the rows of a C tile
+	// onto the same few L1 sets (conv outputs: ldc = H·W = 4096), so
+	// the tiles evict each other. When the worker's C block is small
+	// enough, accumulate it in a buffer with a skewed stride instead and
+	// add it to C once per column block.
+	cOut, ldcOut := c, ldc
+	var bufC *[]float32
+	if ldc%256 == 0 && nkb > 1 && m*(ncb+16) <= cBufFloats {
+		bufC = getScratch(m * (ncb + 16))
+		defer putScratch(bufC)
+	}
+	for jc := 0; jc < n; jc += ncb {
+		nc := min(ncb, n-jc)
+		c, ldc := cOut[jc:], ldcOut
+		if bufC != nil {
+			c, ldc = *bufC, ncb+16
+		}
+		for pc := 0; pc < k; pc += kcb {
+			kc := min(kcb, k-pc)
+			add := pc > 0 || (accumulate && bufC == nil)
+			packB(*bufB, j0+jc, nc, pc, kc, nr, scratch)
+			for ic := 0; ic < m; ic += mcb {
+				mc := min(mcb, m-ic)
+				if opA.direct == nil {
+					opA.pack(*bufA, i0+ic, mc, pc, kc, mr, scratch)
+				} else if mc%mr != 0 { // only the ragged last tile is packed
+					last := mc / mr * mr
+					opA.pack((*bufA)[last*kc:], i0+ic+last, mc-last, pc, kc, mr, scratch)
+				}
+				for jr := 0; jr < nc; jr += nr {
+					bp := (*bufB)[jr*kc:]
+					nrr := min(nr, nc-jr)
+					for ir := 0; ir < mc; ir += mr {
+						ap := (*bufA)[ir*kc:]
+						mrr := min(mr, mc-ir)
+						cp := c[(ic+ir)*ldc+jr:]
+						if mrr == mr && opA.direct != nil {
+							a := opA.direct[(i0+ic+ir)*opA.ld+pc:]
+							if nrr == nr {
+								asm.GemmKernelStridedA(kc, a, opA.ld, bp, cp, ldc, add)
+								continue
+							}
+							asm.GemmKernelStridedA(kc, a, opA.ld, bp, tile, nr, false)
+						} else if mrr == mr && nrr == nr {
+							asm.GemmKernel(kc, ap, bp, cp, ldc, add)
+							continue
+						} else {
+							asm.GemmKernel(kc, ap, bp, tile, nr, false)
+						}
+						// Ragged edge: the whole tile was computed aside; keep the valid part.
+						for i := 0; i < mrr; i++ {
+							dst, src := cp[i*ldc:i*ldc+nrr], tile[i*nr:i*nr+nrr]
+							if add {
+								for j, v := range src {
+									dst[j] += v
+								}
+							} else {
+								copy(dst, src)
+							}
+						}
+					}
+				}
+			}
+		}
+		if bufC != nil {
+			for i := 0; i < m; i++ {
+				dst, src := cOut[i*ldcOut+jc:i*ldcOut+jc+nc], c[i*ldc:i*ldc+nc]
+				if accumulate {
+					asm.Axpy(1, src, dst)
+				} else {
+					copy(dst, src)
+				}
+			}
+		}
+	}
+}
+
+var scratchPool sync.Pool
+
+// getScratch returns a pooled float32 buffer of length ≥ n (contents undefined).
+func getScratch(n int) *[]float32 {
+	if p, ok := scratchPool.Get().(*[]float32); ok {
+		if cap(*p) >= n {
+			*p = (*p)[:n]
+			return p
+		}
+		scratchPool.Put(p)
+	}
+	s := make([]float32, n)
+	return &s
+}
+
+func putScratch(p *[]float32) { scratchPool.Put(p) }

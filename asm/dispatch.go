@@ -1,0 +1,82 @@
+package asm
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+// The kernels every level provides. install (per architecture) points these
+// at the assembly of the chosen level or at the pure-Go twins; the exported
+// wrappers in gemm.go, vec.go and convert.go call through them.
+var (
+	level string // name of the installed level
+
+	gemmMR, gemmNR int
+	gemmKernel     func(k int, a, b, c *float32, ldc int, accumulate bool)
+	gemmStridedA   func(k int, a *float32, lda int, b, c *float32, ldc int, accumulate bool) // nil: not provided
+	packGatherFn   func(dst, src *float32, ld, kc int)                                       // packs nr rows; nil: not provided
+	packGatherMRFn func(dst, src *float32, ld, kc int)                                       // packs mr rows; nil: not provided
+
+	peakFlopsPerIter int
+	peakFn           func(n int)
+
+	dotBlock int // dotFn handles n a multiple of dotBlock
+	dotFn    func(x, y *float32, n int) float32
+
+	axpyBlock int
+	axpyFn    func(alpha float32, x, y *float32, n int)
+
+	expBlock int
+	expFn    func(dst, src *float32, n int)
+
+	f16Block, bf16Block int
+	f16Fn, bf16Fn       func(dst *float32, src *byte, n int)
+)
+
+// Level returns the instruction-set level the kernels run at: "avx512",
+// "avx2", "neon" or "generic" (pure Go).
+func Level() string { return level }
+
+// Levels lists the levels this machine and build support, best first; the
+// last is always "generic".
+func Levels() []string { return supportedLevels() }
+
+// SetLevel switches every kernel to the named level (one of Levels()). It is
+// meant for tests and benchmarks and must not race with kernel calls. The
+// environment variable GODIFFUSION_CPU=generic|avx2|avx512|neon sets the
+// level at start-up the same way (a level the machine lacks is ignored).
+func SetLevel(name string) error {
+	for _, l := range supportedLevels() {
+		if l == name {
+			installGeneric()
+			install(name)
+			level = name
+			return nil
+		}
+	}
+	return fmt.Errorf("asm: CPU level %q not supported here (have %s)", name, strings.Join(supportedLevels(), ", "))
+}
+
+func init() {
+	best := supportedLevels()[0]
+	if env := os.Getenv("GODIFFUSION_CPU"); env != "" {
+		if SetLevel(strings.ToLower(env)) == nil {
+			return
+		}
+	}
+	_ = SetLevel(best)
+}
+
+// installGeneric points every kernel at its pure-Go version; install then
+// overrides what the chosen level accelerates.
+func installGeneric() {
+	gemmMR, gemmNR, gemmKernel = genericMR, genericNR, sgemmKernelGenericPtr
+	gemmStridedA, packGatherFn, packGatherMRFn = nil, nil, nil
+	peakFlopsPerIter, peakFn = genericPeakFlops, fmaPeakGeneric
+	dotBlock, dotFn = 1, dotGenericPtr
+	axpyBlock, axpyFn = 1, axpyGenericPtr
+	f16Block, f16Fn = 1, f16ToF32GenericPtr
+	expBlock, expFn = 1, expGenericPtr
+	bf16Block, bf16Fn = 1, bf16ToF32GenericPtr
+}

@@ -1,0 +1,41 @@
+//go:build !purego
+
+package asm
+
+import "github.com/klauspost/cpuid/v2"
+
+// supportedLevels: AVX-512F (with AVX2, FMA and F16C) > AVX2+FMA+F16C > generic.
+func supportedLevels() []string {
+	var l []string
+	avx2 := cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
+	if avx2 && cpuid.CPU.Supports(cpuid.AVX512F) {
+		l = append(l, "avx512")
+	}
+	if avx2 {
+		l = append(l, "avx2")
+	}
+	return append(l, "generic")
+}
+
+func install(name string) {
+	switch name {
+	case "avx2":
+		gemmMR, gemmNR, gemmKernel = 6, 16, sgemmKernelAVX2
+		gemmStridedA, packGatherFn, packGatherMRFn = sgemmKernelStridedAAVX2, packGatherAVX2, packGatherMRAVX2
+		peakFlopsPerIter, peakFn = 12*8*2, fmaPeakAVX2
+		dotBlock, dotFn = 32, dotAVX2
+		axpyBlock, axpyFn = 16, axpyAVX2
+		f16Block, f16Fn = 8, f16ToF32AVX2
+		bf16Block, bf16Fn = 8, bf16ToF32AVX2
+		expBlock, expFn = 8, expAVX2
+	case "avx512":
+		gemmMR, gemmNR, gemmKernel = 12, 32, sgemmKernelAVX512
+		gemmStridedA, packGatherFn, packGatherMRFn = sgemmKernelStridedAAVX512, packGatherAVX512, packGatherMRAVX512
+		peakFlopsPerIter, peakFn = 24*16*2, fmaPeakAVX512
+		dotBlock, dotFn = 64, dotAVX512
+		axpyBlock, axpyFn = 32, axpyAVX512
+		f16Block, f16Fn = 16, f16ToF32AVX512
+		bf16Block, bf16Fn = 16, bf16ToF32AVX512
+		expBlock, expFn = 16, expAVX512
+	}
+}

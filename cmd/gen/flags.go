@@ -1,0 +1,98 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// newFlagSet returns a flag set that reports errors to the caller (not on
+// its own output) so run can print them as one line.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
+// parseFlags parses args, turning the flag package's errors into bad-input
+// errors and rejecting positional arguments. -h/--help returns errHelp.
+// Go's flag package accepts "-name" and "--name" alike, so a long name
+// registered once works with both prefixes.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return badInput("%v (see gen help)", err)
+	}
+	if fs.NArg() > 0 {
+		return badInput("unexpected argument %q (flags start with -; quote a prompt that has spaces: -p \"...\")", fs.Arg(0))
+	}
+	return nil
+}
+
+// stringFlag registers one string flag under several names (e.g. "p" and
+// "prompt").
+func stringFlag(fs *flag.FlagSet, p *string, def, usage string, names ...string) {
+	*p = def
+	for _, n := range names {
+		fs.StringVar(p, n, def, usage)
+	}
+}
+
+// intFlag registers one int flag under several names.
+func intFlag(fs *flag.FlagSet, p *int, def int, usage string, names ...string) {
+	*p = def
+	for _, n := range names {
+		fs.IntVar(p, n, def, usage)
+	}
+}
+
+// floatFlag registers one float flag under several names; it rejects NaN
+// and infinities.
+func floatFlag(fs *flag.FlagSet, p *float64, def float64, usage string, names ...string) {
+	*p = def
+	for _, n := range names {
+		fs.Func(n, usage, func(s string) error {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("not a finite number")
+			}
+			*p = v
+			return nil
+		})
+	}
+}
+
+// seedFlag is --seed: an unsigned 64-bit seed (torch accepts the full
+// range), or -1 / absent for a random one.
+type seedFlag struct {
+	set   bool
+	value uint64
+}
+
+func (s *seedFlag) String() string {
+	if !s.set {
+		return "random"
+	}
+	return strconv.FormatUint(s.value, 10)
+}
+
+func (s *seedFlag) Set(v string) error {
+	v = strings.TrimSpace(v)
+	if v == "-1" || strings.EqualFold(v, "random") {
+		s.set = false
+		return nil
+	}
+	u, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return fmt.Errorf("seed must be an integer in 0..18446744073709551615, or -1 for random")
+	}
+	s.set, s.value = true, u
+	return nil
+}

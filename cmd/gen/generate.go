@@ -1,0 +1,415 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	_ "image/jpeg" // --init-img may be a JPEG
+	_ "image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/godiffusion/godiffusion/internal/pngmeta"
+	"github.com/godiffusion/godiffusion/models/clip"
+	"github.com/godiffusion/godiffusion/models/detect"
+	"github.com/godiffusion/godiffusion/models/sd1"
+	"github.com/godiffusion/godiffusion/models/vae"
+	"github.com/godiffusion/godiffusion/nn"
+	"github.com/godiffusion/godiffusion/tensor"
+)
+
+// genFlags are the flags of the default command.
+type genFlags struct {
+	model, prompt, negative string
+	seed                    seedFlag
+	steps                   int
+	cfg                     float64
+	sampler, scheduler      string
+	width, height           int
+	clipSkip                int
+	clipL, tokenizer        string
+	rescale                 float64
+	arch                    string
+	batch, threads          int
+	output                  string
+	overwrite               bool
+	saveLatent, trace       string
+	raw                     bool
+	normGroups, textHeads   int
+	quiet                   bool
+	initImg                 string
+	strength                float64
+	sizeSet                 bool // -W or -H given explicitly
+}
+
+func parseGenFlags(args []string) (*genFlags, error) {
+	f := &genFlags{}
+	fs := newFlagSet("gen")
+	stringFlag(fs, &f.model, "", "checkpoint: a .safetensors file or a diffusers folder", "m", "model")
+	stringFlag(fs, &f.prompt, "", "prompt (A1111 weighting syntax unless --raw)", "p", "prompt")
+	stringFlag(fs, &f.negative, "", "negative prompt", "n", "negative-prompt")
+	fs.Var(&f.seed, "seed", "noise seed (random when absent or -1)")
+	fs.Var(&f.seed, "s", "noise seed (random when absent or -1)")
+	intFlag(fs, &f.steps, 20, "sampling steps", "steps")
+	floatFlag(fs, &f.cfg, 7.0, "classifier-free guidance scale", "cfg-scale", "cfg")
+	stringFlag(fs, &f.sampler, "euler_a", "sampler", "sampler", "sampling-method")
+	stringFlag(fs, &f.scheduler, "normal", "schedule", "scheduler", "schedule")
+	intFlag(fs, &f.width, 512, "image width (multiple of 8)", "W", "width")
+	intFlag(fs, &f.height, 512, "image height (multiple of 8)", "H", "height")
+	intFlag(fs, &f.clipSkip, 0, "CLIP skip (1 = last layer, 2 = penultimate)", "clip-skip")
+	stringFlag(fs, &f.clipL, "", "replacement CLIP-L text encoder .safetensors", "clip-l", "clip_l")
+	stringFlag(fs, &f.tokenizer, "", "CLIP tokenizer folder (vocab.json + merges.txt)", "tokenizer")
+	floatFlag(fs, &f.rescale, 0, "guidance rescale (ComfyUI RescaleCFG multiplier, 0..1)", "guidance-rescale")
+	stringFlag(fs, &f.arch, "auto", "model family: auto, sd1, sdxl, flux", "arch")
+	intFlag(fs, &f.batch, 1, "number of images (seeds seed, seed+1, …)", "b", "batch-count")
+	intFlag(fs, &f.threads, 0, "worker threads (0 = all cores)", "t", "threads")
+	stringFlag(fs, &f.output, "output.png", "output PNG", "o", "output")
+	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing output files")
+	stringFlag(fs, &f.saveLatent, "", "also write the final latent (tensor `latent`) to this .safetensors", "save-latent")
+	stringFlag(fs, &f.trace, "", "write every model call's tensors to this .safetensors", "trace")
+	fs.BoolVar(&f.raw, "raw", false, "tokenise the prompts literally (no weights, one 77-token window)")
+	intFlag(fs, &f.normGroups, 0, "GroupNorm groups of a single-file model (0 = 32, real SD1)", "norm-groups")
+	intFlag(fs, &f.textHeads, 0, "CLIP attention heads of a single-file model (0 = 12, CLIP-L)", "text-heads")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	stringFlag(fs, &f.initImg, "", "init image (PNG or JPEG) for image-to-image", "i", "init-img")
+	floatFlag(fs, &f.strength, 0.75, "img2img denoising strength in (0, 1]", "strength")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		switch fl.Name {
+		case "W", "H", "width", "height":
+			f.sizeSet = true
+		}
+	})
+	return f, nil
+}
+
+// validate checks every setting that needs no file, naming the flag.
+func (f *genFlags) validate() error {
+	switch {
+	case f.model == "":
+		return badInput("--model: no model given (a .safetensors checkpoint or a diffusers folder)")
+	case f.steps <= 0:
+		return badInput("--steps %d: must be at least 1", f.steps)
+	case f.cfg < 0:
+		return badInput("--cfg-scale %g: must not be negative", f.cfg)
+	case f.width <= 0 || f.width%8 != 0:
+		return badInput("-W/--width %d: must be a positive multiple of 8", f.width)
+	case f.height <= 0 || f.height%8 != 0:
+		return badInput("-H/--height %d: must be a positive multiple of 8", f.height)
+	case f.clipSkip < 0:
+		return badInput("--clip-skip %d: must be 0, 1 (last layer) or more", f.clipSkip)
+	case f.rescale < 0 || f.rescale > 1:
+		return badInput("--guidance-rescale %g: must be between 0 and 1", f.rescale)
+	case f.batch < 1:
+		return badInput("--batch-count %d: must be at least 1", f.batch)
+	case f.threads < 0:
+		return badInput("--threads %d: must not be negative", f.threads)
+	case f.initImg != "" && !(f.strength > 0 && f.strength <= 1):
+		return badInput("--strength %g: must be in (0, 1]", f.strength)
+	case f.normGroups < 0 || f.textHeads < 0:
+		return badInput("--norm-groups/--text-heads must not be negative")
+	}
+	var err error
+	if f.sampler, err = sd1.CanonicalSampler(f.sampler); err != nil {
+		return badInput("--sampler: %v", err)
+	}
+	if f.scheduler, err = sd1.CanonicalScheduler(f.scheduler); err != nil {
+		return badInput("--scheduler: %v", err)
+	}
+	return nil
+}
+
+// checkModel detects the model family and checks it against --arch.
+func checkModel(path, arch string) (detect.Info, error) {
+	switch arch {
+	case "auto", "sd1", "sdxl", "flux":
+	default:
+		return detect.Info{}, badInput("--arch %q: must be auto, sd1, sdxl or flux", arch)
+	}
+	info, err := detect.Path(path)
+	if err != nil {
+		return info, badInput("--model: %v", err)
+	}
+	if arch != "auto" && string(info.Family) != arch {
+		return info, badInput("--arch %s: %s is a %s model (%s)", arch, path, info.Family, info.Reason)
+	}
+	switch info.Family {
+	case detect.SD1:
+		return info, nil
+	case detect.SDXL, detect.Flux, detect.SD2:
+		return info, badInput("--model %s: %s models are not supported yet (only sd1)", path, info.Family)
+	}
+	return info, badInput("--model %s: unknown model family", path)
+}
+
+// checkClipL makes sure a --clip-l file is a readable safetensors file
+// holding one CLIP text model (whether its shapes fit the checkpoint is
+// checked when loading).
+func checkClipL(path string) error {
+	if path == "" {
+		return nil
+	}
+	p, err := nn.OpenParams(path)
+	if err != nil {
+		return badInput("--clip-l: %v", err)
+	}
+	defer p.Close()
+	if _, err := clip.DetectPrefix(p); err != nil {
+		return badInput("--clip-l: %v", err)
+	}
+	return nil
+}
+
+// checkOutput makes sure path can be written: its folder exists and, unless
+// overwrite, the file does not.
+func checkOutput(flagName, path string, overwrite bool) error {
+	dir := filepath.Dir(path)
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return badInput("%s %s: folder %s does not exist", flagName, path, dir)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return badInput("%s %s: is a folder", flagName, path)
+		}
+		if !overwrite {
+			return badInput("%s %s: file exists (use --overwrite to replace it)", flagName, path)
+		}
+	}
+	return nil
+}
+
+// numbered returns path for image i of n: path itself when n == 1, else
+// the name with "-<i+1>" before the extension (out.png → out-1.png, out-2.png).
+func numbered(path string, i, n int) string {
+	if path == "" || n == 1 {
+		return path
+	}
+	ext := filepath.Ext(path)
+	return fmt.Sprintf("%s-%d%s", strings.TrimSuffix(path, ext), i+1, ext)
+}
+
+// readInitImage decodes --init-img (PNG or JPEG) to a [1, 3, H, W] tensor
+// in [-1, 1]. Its size sets -W/-H; explicit -W/-H must match it (the image
+// is not resized).
+func readInitImage(f *genFlags) (*tensor.Tensor, error) {
+	r, err := os.Open(f.initImg)
+	if err != nil {
+		return nil, badInput("--init-img: %v", err)
+	}
+	defer r.Close()
+	img, _, err := image.Decode(r)
+	if err != nil {
+		return nil, badInput("--init-img %s: not a PNG or JPEG image: %v", f.initImg, err)
+	}
+	w, h := img.Bounds().Dx(), img.Bounds().Dy()
+	switch {
+	case w%8 != 0 || h%8 != 0:
+		return nil, badInput("--init-img %s: size %dx%d is not a multiple of 8", f.initImg, w, h)
+	case f.sizeSet && (w != f.width || h != f.height):
+		return nil, badInput("--init-img %s: size %dx%d differs from -W/-H %dx%d (the image is not resized)", f.initImg, w, h, f.width, f.height)
+	}
+	f.width, f.height = w, h
+	return vae.FromImage(img), nil
+}
+
+// randomSeed draws a seed from the operating system; seeds stay below 2³²
+// so they are easy to type (torch only uses the low 32 bits anyway).
+func randomSeed() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return uint64(time.Now().UnixNano()) & math.MaxUint32
+	}
+	return binary.LittleEndian.Uint64(b[:]) & math.MaxUint32
+}
+
+// modelName is the model's name for the PNG parameters: the file name
+// without extension, or the folder name.
+func modelName(path string) string {
+	base := filepath.Base(filepath.Clean(path))
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+func runGenerate(args []string, stdout, stderr io.Writer) error {
+	f, err := parseGenFlags(args)
+	if err != nil {
+		return err
+	}
+	if err := f.validate(); err != nil {
+		return err
+	}
+	if _, err := checkModel(f.model, f.arch); err != nil {
+		return err
+	}
+	tokDir, err := sd1.FindTokenizer(f.model, f.tokenizer)
+	if err != nil {
+		return badInput("--tokenizer: %v", err)
+	}
+	if err := checkClipL(f.clipL); err != nil {
+		return err
+	}
+	var initImage *tensor.Tensor
+	if f.initImg != "" {
+		if initImage, err = readInitImage(f); err != nil {
+			return err
+		}
+	}
+	if f.output == "" {
+		return badInput("-o/--output: empty file name")
+	}
+	outs := map[string]string{"-o/--output": f.output, "--save-latent": f.saveLatent, "--trace": f.trace}
+	seen := map[string]bool{}
+	for _, name := range []string{"-o/--output", "--save-latent", "--trace"} {
+		for i := 0; i < f.batch; i++ {
+			p := numbered(outs[name], i, f.batch)
+			if p == "" {
+				continue
+			}
+			if seen[filepath.Clean(p)] {
+				return badInput("%s %s: the same file is named twice", name, p)
+			}
+			seen[filepath.Clean(p)] = true
+			if err := checkOutput(name, p, f.overwrite); err != nil {
+				return err
+			}
+		}
+	}
+	seed := f.seed.value
+	if !f.seed.set {
+		seed = randomSeed()
+	}
+	if f.threads > 0 {
+		tensor.SetThreads(f.threads)
+	}
+
+	prog := newProgress(stderr, f.quiet)
+	t0 := time.Now()
+	pipe, err := sd1.Load(f.model, sd1.Options{
+		TokenizerDir: tokDir, ClipL: f.clipL,
+		NormGroups: f.normGroups, TextHeads: f.textHeads,
+		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
+	})
+	if err != nil {
+		if errors.Is(err, sd1.ErrClipL) {
+			return badInput("--clip-l: %v", err)
+		}
+		return badInput("--model: %v", err)
+	}
+	defer pipe.Close()
+	loadTime := time.Since(t0)
+
+	var total sd1.Timings
+	for i := 0; i < f.batch; i++ {
+		s := seed + uint64(i)
+		fmt.Fprintf(stderr, "seed %d%s\n", s, batchLabel(i, f.batch)) // always, even with --quiet
+		req := sd1.Request{
+			Prompt: f.prompt, Negative: f.negative, Seed: s,
+			Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
+			Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
+			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength,
+		}
+		var tr *trace
+		if f.trace != "" {
+			tr = &trace{}
+			req.Observer = tr.observe
+		}
+		bar := prog.bar(batchLabel(i, f.batch))
+		req.Progress = bar.step
+		res, err := pipe.Generate(req)
+		bar.done()
+		if err != nil {
+			return err
+		}
+		total.TextEncode += res.TextEncode
+		total.ImageEncode += res.ImageEncode
+		total.Sampling += res.Sampling
+		total.Decode += res.Decode
+		total.Steps += res.Steps
+
+		params := pngmeta.Parameters{
+			Prompt: f.prompt, Negative: f.negative, Steps: f.steps, Sampler: f.sampler, Schedule: f.scheduler,
+			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
+			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
+		}
+		if initImage != nil {
+			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
+		}
+		img, err := pngmeta.RGB8(res.RGB, f.width, f.height)
+		if err != nil {
+			return err
+		}
+		png, err := pngmeta.Encode(img, [2]string{pngmeta.Keyword, params.String()})
+		if err != nil {
+			return err
+		}
+		out := numbered(f.output, i, f.batch)
+		if err := pngmeta.WriteFile(out, png, f.overwrite); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, out)
+		if p := numbered(f.saveLatent, i, f.batch); p != "" {
+			if err := writeTensors(p, f.overwrite, named{"latent", res.Latent}); err != nil {
+				return err
+			}
+		}
+		if p := numbered(f.trace, i, f.batch); p != "" {
+			sig := make([]float32, len(res.Sigmas))
+			for j, v := range res.Sigmas {
+				sig[j] = float32(v)
+			}
+			ts := append(tr.tensors, named{"sigmas", tensor.FromData(sig, len(sig))})
+			if err := writeTensors(p, f.overwrite, ts...); err != nil {
+				return err
+			}
+		}
+	}
+	imgEnc := ""
+	if total.ImageEncode > 0 {
+		imgEnc = ", image encode " + secs(total.ImageEncode)
+	}
+	prog.printf("timings: load %s, text encode %s%s, sampling %s (%s/step), decode %s; peak RSS %s\n",
+		secs(loadTime), secs(total.TextEncode), imgEnc, secs(total.Sampling), secs(perStep(total.Sampling, total.Steps)),
+		secs(total.Decode), formatBytes(peakRSS()))
+	return nil
+}
+
+func batchLabel(i, n int) string {
+	if n == 1 {
+		return ""
+	}
+	return fmt.Sprintf(" (image %d/%d)", i+1, n)
+}
+
+func perStep(d time.Duration, steps int) time.Duration {
+	if steps == 0 {
+		return 0
+	}
+	return d / time.Duration(steps)
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+// trace collects the tensors of every model call for --trace.
+type trace struct{ tensors []named }
+
+func (t *trace) observe(c sd1.Call) {
+	add := func(name string, x *tensor.Tensor) {
+		if x != nil {
+			t.tensors = append(t.tensors, named{fmt.Sprintf("%s.%d", name, c.Index), x.Clone()})
+		}
+	}
+	add("x", c.X)
+	add("cond", c.Cond)
+	add("uncond", c.Uncond)
+	add("guided", c.Guided)
+}

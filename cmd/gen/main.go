@@ -1,0 +1,83 @@
+// Command gen generates images with Stable Diffusion 1.x on the CPU, in pure
+// Go, and inspects the networks it runs.
+//
+//	gen --model v1-5-pruned-emaonly.safetensors --tokenizer tokenizer/ -p "a photo of a cat" -o cat.png
+//	gen tokens --tokenizer DIR [--raw] -p TEXT            first 77-token window ids, as a JSON array
+//	gen text-embed --model PATH -p TEXT -o FILE.safetensors   CLIP hidden states and pooled output
+//	gen bench --arch sd1 [-W 512 -H 512 --steps 2]        timings with random SD1.5-shaped weights
+//
+// Flag names follow stable-diffusion.cpp and A1111 (see usage.go). Bad input
+// (an unknown sampler, a width that is not a multiple of 8, a missing
+// model or tokenizer, an output file that exists, …) is reported as one line
+// on stderr with exit status 2, before any model is loaded, and writes no
+// file. Errors while running exit with status 1.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run executes the command line args and returns the exit status. It is
+// main without the process: tests call it in-process.
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd, rest := "generate", args
+	if len(args) > 0 {
+		switch args[0] {
+		case "generate", "gen":
+			rest = args[1:]
+		case "tokens", "text-embed", "bench":
+			cmd, rest = args[0], args[1:]
+		case "help":
+			fmt.Fprint(stdout, usageText)
+			return 0
+		}
+	}
+	var err error
+	switch cmd {
+	case "generate":
+		err = runGenerate(rest, stdout, stderr)
+	case "tokens":
+		err = runTokens(rest, stdout, stderr)
+	case "text-embed":
+		err = runTextEmbed(rest, stdout, stderr)
+	case "bench":
+		err = runBench(rest, stdout, stderr)
+	}
+	return report(err, stdout, stderr)
+}
+
+// usageError is bad input: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// badInput returns a usageError with a formatted message.
+func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// errHelp asks for the usage text on stdout and exit status 0.
+var errHelp = errors.New("help requested")
+
+// report prints err as one line on stderr and returns the exit status:
+// 0 without error, 2 for bad input, 1 otherwise.
+func report(err error, stdout, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(stdout, usageText)
+		return 0
+	}
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	fmt.Fprintf(stderr, "gen: %s\n", msg)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}

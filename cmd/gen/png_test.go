@@ -1,0 +1,9 @@
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+)
+
+func pngDecode(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }

@@ -1,0 +1,27 @@
+package main
+
+import (
+	"github.com/godiffusion/godiffusion/internal/pngmeta"
+	"github.com/godiffusion/godiffusion/safetensors"
+	"github.com/godiffusion/godiffusion/tensor"
+)
+
+// named is a tensor with its name in an output file.
+type named struct {
+	name string
+	t    *tensor.Tensor
+}
+
+// writeTensors writes float32 tensors to a .safetensors file at path
+// (atomically, refusing to replace an existing file unless overwrite).
+func writeTensors(path string, overwrite bool, ts ...named) error {
+	st := make([]safetensors.Tensor, len(ts))
+	for i, n := range ts {
+		st[i] = safetensors.NewF32Tensor(n.name, n.t.Shape, n.t.Data)
+	}
+	buf, err := safetensors.Marshal(st, nil)
+	if err != nil {
+		return err
+	}
+	return pngmeta.WriteFile(path, buf, overwrite)
+}

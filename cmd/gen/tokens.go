@@ -1,0 +1,103 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/godiffusion/godiffusion/models/sd1"
+	"github.com/godiffusion/godiffusion/tensor"
+)
+
+// runTokens implements `gen tokens`: the ids of the first 77-token window
+// of the prompt, as a JSON array on stdout.
+func runTokens(args []string, stdout, stderr io.Writer) error {
+	var tokDir, model, prompt string
+	var raw bool
+	fs := newFlagSet("gen tokens")
+	stringFlag(fs, &tokDir, "", "tokenizer folder", "tokenizer")
+	stringFlag(fs, &model, "", "model whose tokenizer/ folder to use", "m", "model")
+	stringFlag(fs, &prompt, "", "text", "p", "prompt")
+	fs.BoolVar(&raw, "raw", false, "tokenise literally (no A1111 weighting)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dir, err := sd1.FindTokenizer(model, tokDir)
+	if err != nil {
+		return badInput("--tokenizer: %v", err)
+	}
+	tok, err := sd1.LoadTokenizer(dir)
+	if err != nil {
+		return badInput("--tokenizer: %v", err)
+	}
+	ids, err := sd1.FirstWindow(tok, prompt, raw)
+	if err != nil {
+		return badInput("-p/--prompt: %v", err)
+	}
+	b, _ := json.Marshal(ids)
+	_, err = fmt.Fprintln(stdout, string(b))
+	return err
+}
+
+// runTextEmbed implements `gen text-embed`: the text encoder's hidden
+// states (the UNet context, after CLIP skip) and pooled output.
+func runTextEmbed(args []string, stdout, stderr io.Writer) error {
+	var model, tokDir, clipL, prompt, out string
+	var clipSkip, textHeads int
+	var raw, overwrite bool
+	fs := newFlagSet("gen text-embed")
+	stringFlag(fs, &model, "", "checkpoint", "m", "model")
+	stringFlag(fs, &tokDir, "", "tokenizer folder", "tokenizer")
+	stringFlag(fs, &clipL, "", "replacement CLIP-L text encoder", "clip-l", "clip_l")
+	stringFlag(fs, &prompt, "", "text", "p", "prompt")
+	stringFlag(fs, &out, "", "output .safetensors", "o", "output")
+	intFlag(fs, &clipSkip, 0, "CLIP skip", "clip-skip")
+	intFlag(fs, &textHeads, 0, "CLIP attention heads of a single-file model (0 = 12)", "text-heads")
+	fs.BoolVar(&raw, "raw", false, "tokenise literally")
+	fs.BoolVar(&overwrite, "overwrite", false, "replace an existing output file")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case model == "":
+		return badInput("--model: no model given")
+	case out == "":
+		return badInput("-o/--output: no output file given")
+	case clipSkip < 0:
+		return badInput("--clip-skip %d: must not be negative", clipSkip)
+	}
+	if _, err := checkModel(model, "sd1"); err != nil {
+		return err
+	}
+	dir, err := sd1.FindTokenizer(model, tokDir)
+	if err != nil {
+		return badInput("--tokenizer: %v", err)
+	}
+	if err := checkClipL(clipL); err != nil {
+		return err
+	}
+	if err := checkOutput("-o/--output", out, overwrite); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	te, err := sd1.LoadTextEncoder(model, sd1.Options{TokenizerDir: dir, ClipL: clipL, TextHeads: textHeads})
+	if err != nil {
+		if errors.Is(err, sd1.ErrClipL) {
+			return badInput("--clip-l: %v", err)
+		}
+		return badInput("--model: %v", err)
+	}
+	defer te.Close()
+	hidden, pooled, err := te.Encode(prompt, clipSkip, raw)
+	if err != nil {
+		return err
+	}
+	if err := writeTensors(out, overwrite, named{"hidden", hidden}, named{"pooled", pooled}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%s: hidden %s pooled %s (%.2fs)\n", filepath.Base(out), tensor.ShapeString(hidden.Shape), tensor.ShapeString(pooled.Shape), time.Since(t0).Seconds())
+	return nil
+}

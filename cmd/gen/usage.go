@@ -1,0 +1,43 @@
+package main
+
+const usageText = `usage:
+  gen [flags]                      generate images (Stable Diffusion 1.x)
+  gen tokens --tokenizer DIR [--raw] -p TEXT
+                                   print the first 77-token window's ids as a JSON array
+  gen text-embed --model PATH [--tokenizer DIR] [--clip-skip N] [--clip-l FILE] [--raw] -p TEXT -o FILE.safetensors
+                                   write the CLIP hidden states (hidden [1,77·chunks,d]) and pooled output (pooled [1,d])
+  gen bench --arch sd1 [-W 512 -H 512 --steps 2 --cfg-scale 7 --weights f16|f32 --threads N]
+  gen bench --model FILE [...]     time the stages with random SD1.5-shaped weights, or a real checkpoint
+  gen help
+
+generate flags:
+  -m, --model PATH            .safetensors checkpoint (LDM single-file layout) or diffusers folder
+  -p, --prompt TEXT           prompt; A1111 syntax: (word), (word:1.3), [word], BREAK; long prompts are chunked
+  -n, --negative-prompt TEXT  negative prompt ("" encodes the empty string)
+  -s, --seed N                seed (default random; always printed and saved in the PNG); image i uses seed+i
+      --steps N               sampling steps (default 20)
+      --cfg-scale F           guidance scale (default 7; 1 skips the unconditional pass)
+      --sampler NAME          euler, euler_ancestral (euler_a), heun, dpmpp_2m (dpm++2m), ddim, lcm (default euler_a)
+      --scheduler NAME        normal (discrete), karras, exponential, simple, sgm_uniform, ddim_uniform (default normal)
+  -W, --width N, -H, --height N   image size, multiples of 8 (default 512x512)
+      --clip-skip N           1 = last CLIP layer, 2 = penultimate (A1111 "Clip skip")
+      --clip-l FILE           replacement CLIP-L text encoder (HF CLIPTextModel .safetensors)
+      --tokenizer DIR         folder with vocab.json + merges.txt (default: the model folder's tokenizer/)
+      --guidance-rescale F    RescaleCFG multiplier 0..1 (default 0)
+      --arch NAME             auto (default), sd1, sdxl, flux; a forced family must match the file
+  -b, --batch-count N         images to generate; files get -1, -2, … before the extension
+  -t, --threads N             worker threads (default: all cores)
+  -o, --output FILE.png       output image (default output.png); never overwritten without --overwrite
+      --overwrite             replace existing files
+      --save-latent FILE      write the final latent as tensor "latent" [1,4,H/8,W/8] float32
+      --trace FILE            write per model call i: x.i, cond.i, uncond.i (not at cfg 1), guided.i, and sigmas
+  -i, --init-img FILE         image-to-image from this PNG/JPEG (its size sets -W/-H; not resized)
+      --strength F            img2img denoising strength in (0, 1] (default 0.75)
+      --raw                   tokenise prompts literally (no weighting, one 77-token window)
+      --norm-groups N, --text-heads N   hyper-parameters of a non-standard single-file model (defaults 32, 12)
+      --quiet                 no progress on stderr
+
+Where to get the tokenizer: the tokenizer/ folder (vocab.json, merges.txt) of the Hugging Face repository
+stable-diffusion-v1-5/stable-diffusion-v1-5, or openai/clip-vit-large-patch14.
+Exit status: 0 success, 1 failure while running, 2 bad input (one line on stderr, no file written).
+`

@@ -1,0 +1,26 @@
+// Package sd1 is the Stable Diffusion 1.x text-to-image pipeline: it loads
+// a checkpoint once (a single .safetensors file in the original LDM key
+// layout, or a diffusers folder) and generates any number of images from
+// it.
+//
+// One Generate call computes, with ComfyUI's KSampler conventions (so a
+// seed gives ComfyUI's picture for the same settings):
+//
+//	cond   = CLIP(prompt), uncond = CLIP(negative)      (the encoding of "" when empty, never zeros)
+//	noise  = torch.randn([1, 4, H/8, W/8]) after torch.manual_seed(seed)        (CPU generator)
+//	σ      = schedule(scheduler, steps) over ModelSamplingDiscrete's 1000 sigmas
+//	x₀     = noise·sqrt(1 + σ₀²)    (σ₀ = σ_max: "max_denoise"; img2img: noise·σ₀ + latent)
+//	model(x, σ): x_in = x/sqrt(σ² + 1), t = argmin_i |log σ − log σ_i| (an integer),
+//	             eps = UNet(x_in, t, context), denoised = x − σ·eps
+//	CFG:  one UNet batch [uncond, cond]; denoised = uncond + cfg·(cond − uncond)
+//	      (the uncond half is skipped when cfg == 1)
+//	x     = sampler(model, x₀, σ)                    (euler, euler_ancestral, heun, dpmpp_2m, …)
+//	image = VAE.decode(x / 0.18215) ∈ [-1, 1];   uint8 = round(255·clamp((image + 1)/2, 0, 1))
+//
+// Memory: the text encoder is kept by default so that a loaded Pipeline
+// can encode new prompts; with Options.FreeTextEncoder it is dropped after
+// each encoding and reloaded from the checkpoint when a later request
+// needs a prompt that is not cached. Encoded prompts are cached (the last
+// positive/negative pair), so a batch of seeds with one prompt encodes
+// once.
+package sd1

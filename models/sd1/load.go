@@ -1,0 +1,118 @@
+package sd1
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/godiffusion/godiffusion/models/detect"
+	"github.com/godiffusion/godiffusion/models/unet"
+	"github.com/godiffusion/godiffusion/models/vae"
+	"github.com/godiffusion/godiffusion/nn"
+	"github.com/godiffusion/godiffusion/sampling"
+)
+
+// Pipeline is a loaded SD1 model: text encoder, UNet and VAE. Load it once
+// and call Generate for every image; Generate is not safe for concurrent
+// use (it caches the last prompt encoding).
+type Pipeline struct {
+	UNet *unet.UNet
+	VAE  *vae.VAE
+	Text *TextEncoder // nil when loaded with SkipTextEncoder or built without one
+	// Schedule is the model's noise table (ComfyUI ModelSamplingDiscrete);
+	// SD1's unless a diffusers scheduler config says otherwise.
+	Schedule *sampling.DiscreteSchedule
+
+	params *nn.Params // the single-file checkpoint, when Load opened one
+	cache  condCache
+}
+
+// Components are the networks of a pipeline, for callers that build them
+// themselves (benchmarks with random weights, tests).
+type Components struct {
+	UNet *unet.UNet
+	VAE  *vae.VAE
+	Text *TextEncoder // may be nil: requests must then carry Cond/Uncond
+}
+
+// New assembles a pipeline from already built networks.
+// The noise table is SD1's.
+func New(c Components) *Pipeline {
+	return &Pipeline{UNet: c.UNet, VAE: c.VAE, Text: c.Text, Schedule: sampling.SD1Schedule()}
+}
+
+// Load reads an SD1 checkpoint: a single .safetensors file with the
+// original LDM key names (model.diffusion_model.*, first_stage_model.*,
+// cond_stage_model.transformer.*) or a diffusers folder (model_index.json,
+// unet/, vae/, text_encoder/, tokenizer/). Single-file hyper-parameters
+// that shapes cannot tell come from opts (NormGroups, TextHeads; real SD1
+// values by default). Weights stay in their stored dtype and, where the
+// file is memory-mapped, are read from the mapping. Close releases the
+// files.
+func Load(path string, opts Options) (*Pipeline, error) {
+	info, err := detect.Path(path)
+	if err != nil {
+		return nil, err
+	}
+	if info.Family != detect.SD1 {
+		return nil, fmt.Errorf("%s: a %s model, not SD1 (%s)", path, info.Family, info.Reason)
+	}
+	p := &Pipeline{}
+	ok := false
+	defer func() {
+		if !ok {
+			p.Close()
+		}
+	}()
+	if p.Schedule, err = modelSchedule(path, info.Layout == detect.Diffusers); err != nil {
+		return nil, err
+	}
+	if info.Layout == detect.Diffusers {
+		if p.UNet, err = unet.LoadDiffusersFolder(filepath.Join(path, "unet"), ""); err != nil {
+			return nil, err
+		}
+		if p.VAE, err = vae.Load(path, nil); err != nil {
+			return nil, err
+		}
+	} else {
+		if p.params, err = nn.OpenParams(path); err != nil {
+			return nil, err
+		}
+		if p.UNet, err = unet.LoadLDM(p.params, unet.InferOptions{NormGroups: opts.NormGroups}); err != nil {
+			return nil, err
+		}
+		if p.VAE, err = vae.FromCheckpoint(p.params, &vae.Options{Groups: opts.NormGroups}); err != nil {
+			return nil, err
+		}
+	}
+	if !opts.SkipTextEncoder {
+		if p.Text, err = loadText(path, info.Layout, opts); err != nil {
+			return nil, err
+		}
+		if d := p.Text.Hidden(); d != p.UNet.Config.CrossAttentionDim {
+			return nil, fmt.Errorf("%s: text encoder width %d does not match the UNet's context width %d", path, d, p.UNet.Config.CrossAttentionDim)
+		}
+	}
+	ok = true
+	return p, nil
+}
+
+// Close releases the checkpoint files. The pipeline must not be used
+// afterwards.
+func (p *Pipeline) Close() error {
+	var errs []error
+	if p.Text != nil {
+		errs = append(errs, p.Text.Close())
+	}
+	if p.UNet != nil {
+		errs = append(errs, p.UNet.Close())
+	}
+	if p.VAE != nil {
+		errs = append(errs, p.VAE.Close())
+	}
+	if p.params != nil {
+		errs = append(errs, p.params.Close())
+		p.params = nil
+	}
+	return errors.Join(errs...)
+}

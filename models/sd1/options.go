@@ -1,0 +1,115 @@
+package sd1
+
+import (
+	"time"
+
+	"github.com/godiffusion/godiffusion/sampling"
+	"github.com/godiffusion/godiffusion/tensor"
+)
+
+// Options configure Load.
+type Options struct {
+	// TokenizerDir holds the CLIP tokenizer: Hugging Face's vocab.json and
+	// merges.txt, or openai's bpe_simple_vocab_16e6.txt.gz. Empty means the
+	// model folder's tokenizer/ sub-folder (diffusers layout); a single
+	// file carries no tokenizer, so it must then be given.
+	TokenizerDir string
+	// ClipL is an optional stand-alone CLIP-L text encoder file (HF
+	// CLIPTextModel keys, "text_model.*") used instead of the checkpoint's
+	// text encoder; it must have the same shapes.
+	ClipL string
+
+	// NormGroups overrides the GroupNorm group count of the UNet and the
+	// VAE for a single-file checkpoint, whose tensor shapes cannot say it.
+	// 0 means 32, the value of every real SD1 model. The tiny test fixture
+	// uses 4 and its tests pass NormGroups: 4 (a diffusers folder's
+	// configs carry the value, so this is ignored there).
+	NormGroups int
+	// TextHeads overrides the number of attention heads of a single-file
+	// checkpoint's CLIP text encoder (shapes cannot say it). 0 means 12,
+	// CLIP ViT-L/14's value; the tiny fixture has 4. For a diffusers
+	// folder text_encoder/config.json decides.
+	TextHeads int
+
+	// FreeTextEncoder drops the text encoder's weights after every prompt
+	// encoding (reloading them when a later request brings a new prompt):
+	// right for a one-shot command, wasteful for an interactive server.
+	FreeTextEncoder bool
+	// SkipTextEncoder loads only the UNet and the VAE (no tokenizer
+	// needed); every Request must then carry Cond (and Uncond).
+	SkipTextEncoder bool
+}
+
+// Request is one text-to-image generation.
+type Request struct {
+	Prompt   string
+	Negative string // "" encodes the empty string (not zeros), as ComfyUI and A1111 do
+	Seed     uint64 // torch.manual_seed for the initial noise (and seed+1 for ancestral noise)
+
+	Steps     int     // sampling steps (> 0)
+	CFG       float64 // classifier-free guidance scale (≥ 0; 1 skips the unconditional pass)
+	Sampler   string  // ComfyUI name or sd.cpp alias: euler, euler_ancestral (euler_a), heun, dpmpp_2m (dpm++2m), ddim, lcm …
+	Scheduler string  // normal (discrete), karras, exponential, simple, sgm_uniform, ddim_uniform
+
+	Width, Height int // image size in pixels, multiples of 8
+
+	// ClipSkip is A1111/ComfyUI's "CLIP skip": 1 (or 0) uses the last
+	// layer, 2 the penultimate layer, both through the final LayerNorm.
+	ClipSkip int
+	// GuidanceRescale φ applies ComfyUI's RescaleCFG with multiplier φ
+	// (0 = off).
+	GuidanceRescale float64
+	// RawPrompt tokenises the prompts literally in one 77-token window
+	// (diffusers behaviour) instead of parsing A1111 weights "(word:1.2)"
+	// and chunking long prompts.
+	RawPrompt bool
+
+	// InitImage, when set, makes this an image-to-image run (ComfyUI
+	// VAEEncode → KSampler with denoise < 1): the image [1, 3, Height,
+	// Width] in [-1, 1] is encoded to latent = VAE mean·0.18215, the
+	// schedule is built for int(Steps/Denoise) steps and only its last
+	// Steps+1 sigmas are used, and sampling starts from
+	// x = noise·σ₀ + latent.
+	InitImage *tensor.Tensor
+	// Denoise is the img2img strength in (0, 1] (A1111 "denoising
+	// strength"); ignored without InitImage.
+	Denoise float64
+
+	// Cond and Uncond, when set, are used as the text conditioning
+	// ([1, L, D] each) instead of encoding Prompt and Negative: for
+	// benchmarks without a text encoder and for replaying recorded
+	// contexts. Uncond may be nil when CFG is 1.
+	Cond, Uncond *tensor.Tensor
+
+	// Observer, when set, is called after every model call (see Call).
+	Observer func(Call)
+	// Progress, when set, is called after every sampling step.
+	Progress func(step, total int)
+}
+
+// Call is what the observer sees at every model evaluation: the
+// sampler's x, σ, the denoised predictions under the prompt (Cond) and the
+// negative prompt (Uncond, nil at cfg 1), and the guided result the
+// sampler receives. Tensors are [1, 4, h, w] and must not be modified.
+type Call = sampling.Call
+
+// Timings are the wall times of the stages of one Generate call (zero for
+// stages it skipped, e.g. a cached text encoding).
+type Timings struct {
+	TextEncode  time.Duration
+	ImageEncode time.Duration // VAE encoding of an img2img input
+	Sampling    time.Duration
+	Decode      time.Duration
+	Steps       int // sampling steps run, for seconds per step
+	ModelCalls  int // UNet evaluations (batched cond+uncond counts once)
+	UNetPasses  int // batch elements the UNet evaluated, summed over calls (2 per call with CFG)
+}
+
+// Result is the output of Generate.
+type Result struct {
+	Latent *tensor.Tensor // final latent [1, 4, H/8, W/8] (the sampler's output, not divided by 0.18215)
+	Image  *tensor.Tensor // decoded image [1, 3, H, W] in about [-1, 1], unclamped
+	RGB    []uint8        // the image as 8-bit RGB, H·W·3 bytes, row-major: round(255·clamp((v+1)/2, 0, 1))
+	Sigmas []float64      // the schedule used, steps+1 values ending in 0
+	Timings
+}

@@ -1,0 +1,112 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// mapInPlace applies f to every element of t, in parallel chunks.
+func mapInPlace(t *Tensor, f func(x []float32)) {
+	td := t.Data
+	Parallel(len(td), elementwiseGrain, func(lo, hi int) { f(td[lo:hi]) })
+}
+
+// SiLUInPlace applies SiLU (swish), x·σ(x) = x / (1 + e^−x), to every element.
+func SiLUInPlace(t *Tensor) { sigmoidGateInPlace(t, 1) }
+
+// sigmoidGateInPlace computes x·σ(k·x) = x / (1 + e^(−k·x)) elementwise.
+func sigmoidGateInPlace(t *Tensor, k float32) {
+	mapInPlace(t, func(d []float32) { sigmoidGate(d, k) })
+}
+
+// sigmoidGate computes d[i] = d[i]·σ(k·d[i]) = d[i] / (1 + e^(−k·d[i])).
+// The exponent is clamped to expCore's range, which changes nothing
+// visible: beyond it the quotient is x or a value below 1e−36 either way.
+func sigmoidGate(d []float32, k float32) {
+	for i, x := range d {
+		v := -k * x
+		if v > expMaxArg {
+			v = expMaxArg
+		}
+		if v < expMinArg {
+			v = expMinArg
+		}
+		d[i] = x / (1 + expCore(v))
+	}
+}
+
+// GELUInPlace applies the exact GELU, x·Φ(x) = x/2·(1 + erf(x/√2)), to every
+// element (torch.nn.functional.gelu with approximate="none"; erf as erf32).
+func GELUInPlace(t *Tensor) {
+	mapInPlace(t, func(d []float32) {
+		for i, x := range d {
+			d[i] = gelu(x)
+		}
+	})
+}
+
+// gelu is x/2·(1 + erf(x/√2)).
+func gelu(x float32) float32 { return 0.5 * x * (1 + erf32(x*(1/math.Sqrt2))) }
+
+// GEGLU returns value ⊙ gelu(gate) where value and gate are the first and
+// second halves of x's last axis: x [..., 2n] -> [..., n] (the gated
+// feed-forward of the SD transformer blocks, exact erf GELU).
+func GEGLU(x *Tensor) *Tensor {
+	rows, two := rowsOf("GEGLU", x)
+	if two%2 != 0 {
+		panic(fmt.Sprintf("tensor.GEGLU: last axis of %s is odd", ShapeString(x.Shape)))
+	}
+	n := two / 2
+	shape := append([]int(nil), x.Shape...)
+	shape[len(shape)-1] = n
+	out := New(shape...)
+	Parallel(rows, max(1, elementwiseGrain/max(n, 1)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			value := x.Data[r*two : r*two+n]
+			gate := x.Data[r*two+n:][:len(value)]
+			dst := out.Data[r*n:][:len(value)]
+			for i, v := range value {
+				dst[i] = v * gelu(gate[i])
+			}
+		}
+	})
+	return out
+}
+
+// erf32 is the error function in float32, as an odd/even rational function
+// p(x)/q(x) (degrees 13 and 8) on x clamped to [−4, 4] (beyond which erf is
+// ±1 to float32 precision). Its absolute error is below 5e-7 everywhere,
+// a few float32 ulps, at a fraction of the cost of float64 math.Erf.
+func erf32(x float32) float32 {
+	x = min(max(x, -4), 4)
+	x2 := x * x
+	p := x2*-2.72614225801306e-10 + 2.77068142495902e-08
+	p = x2*p - 2.10102402082508e-06
+	p = x2*p - 5.69250639462346e-05
+	p = x2*p - 7.34990630326855e-04
+	p = x2*p - 2.95459980854025e-03
+	p = x2*p - 1.60960333262415e-02
+	q := x2*-1.45660718464996e-05 - 2.13374055278905e-04
+	q = x2*q - 1.68282697438203e-03
+	q = x2*q - 7.37332916720468e-03
+	q = x2*q - 1.42647390514189e-02
+	return x * p / q
+}
+
+// GELUTanhInPlace applies the tanh approximation of GELU,
+// x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))), to every element
+// (torch gelu with approximate="tanh").
+func GELUTanhInPlace(t *Tensor) {
+	const c = 0.7978845608028654 // √(2/π)
+	mapInPlace(t, func(d []float32) {
+		for i, x := range d {
+			u := c * (x + 0.044715*x*x*x)
+			// tanh(u) = 1 − 2/(e^{2u} + 1), stable for large |u|.
+			th := 1 - 2/(expf32(2*u)+1)
+			d[i] = 0.5 * x * (1 + th)
+		}
+	})
+}
+
+// QuickGELUInPlace applies CLIP's quick GELU, x·σ(1.702·x), to every element.
+func QuickGELUInPlace(t *Tensor) { sigmoidGateInPlace(t, 1.702) }

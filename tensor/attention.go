@@ -1,0 +1,269 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/godiffusion/godiffusion/asm"
+)
+
+// attnKeyBlock is the number of keys a block of attnQueryRows queries is
+// scored against at a time; the score tile (64 KiB) stays in L2.
+const (
+	attnKeyBlock  = 256 // rounded up to a multiple of the kernel's mr
+	attnQueryRows = 64  // rounded up to a multiple of the kernel's nr
+)
+
+// Attention computes multi-head scaled dot-product attention. q is
+// [B, Lq, H·D], k and v are [B, Lk, H·D]; head h uses channels
+// [h·D, (h+1)·D) of each. For each batch item and head,
+//
+//	out = softmax(q·kᵀ / √D + mask) · v
+//
+// where, when causal, mask[i, j] = −∞ for key j > query i (torch's
+// is_causal, aligned at the top left). The result is [B, Lq, H·D], heads
+// side by side again, ready for the output projection.
+//
+// The Lq×Lk score matrix is never formed. Work is split over (batch, head,
+// block of queries) with Parallel, and each worker walks the keys in
+// blocks with an online ("flash") softmax: each query row keeps its
+// running maximum m and normaliser l, and its output accumulator o is
+// rescaled whenever the maximum grows,
+//
+//	m' = max(m, max_j s_j),  p_j = e^(s_j − m'),  α = e^(m − m'),
+//	l' = α·l + Σ_j p_j,      o' = α·o + Σ_j p_j·v_j,
+//
+// with out = o/l at the end. Memory beyond the output is a packed copy of
+// k and v plus a few small tiles per worker: O((Lq + Lk)·D), never Lq×Lk.
+//
+// The tile products sᵀ = k·qᵀ and oᵀ += vᵀ·pᵀ run on the GEMM micro-kernel
+// (asm.GemmKernel) directly, single-threaded inside each worker, because
+// Gemm itself fans out over the pool and Parallel must not nest. Keys and
+// values are packed into the kernel's panel layout once per call; the
+// scores sᵀ are written straight into the panel layout the second product
+// reads, so the softmax works in place on contiguous rows of queries and
+// nothing is transposed.
+func Attention(q, k, v *Tensor, heads int, causal bool) *Tensor {
+	if len(q.Shape) != 3 || len(k.Shape) != 3 || len(v.Shape) != 3 {
+		panic(fmt.Sprintf("tensor.Attention: q %s, k %s, v %s must be [B, L, H·D]", ShapeString(q.Shape), ShapeString(k.Shape), ShapeString(v.Shape)))
+	}
+	b, lq, c := q.Shape[0], q.Shape[1], q.Shape[2]
+	lk := k.Shape[1]
+	if !SameShape(k, v) || k.Shape[0] != b || k.Shape[2] != c || heads < 1 || c%heads != 0 {
+		panic(fmt.Sprintf("tensor.Attention: q %s, k %s, v %s with %d heads", ShapeString(q.Shape), ShapeString(k.Shape), ShapeString(v.Shape), heads))
+	}
+	out := New(b, lq, c)
+	if lq == 0 || lk == 0 || c == 0 {
+		return out
+	}
+	pl := newAttnPlan(b, lq, lk, c, heads)
+	kp, vp := pl.packKV(k, v)
+	qBlocks := (lq + pl.bq - 1) / pl.bq
+	Parallel(b*heads*qBlocks, 1, func(lo, hi int) {
+		w := pl.newWorker()
+		for task := lo; task < hi; task++ {
+			bh, qb := task/qBlocks, task%qBlocks
+			w.run(q, out, kp[bh], vp[bh], bh/heads, bh%heads, qb*pl.bq, causal)
+		}
+	})
+	return out
+}
+
+// attnPlan holds the sizes of one Attention call.
+type attnPlan struct {
+	b, lq, lk, c, heads, d int
+	mr, nr                 int     // kernel tile: mr rows × nr columns
+	bq, bk                 int     // queries and keys per block
+	lkPad, dPad            int     // lk and d rounded up to mr
+	scale                  float32 // 64·log2(e)/√D: scores come out in units of ln2/64
+}
+
+func newAttnPlan(b, lq, lk, c, heads int) *attnPlan {
+	mr, nr := asm.GemmTile()
+	p := &attnPlan{b: b, lq: lq, lk: lk, c: c, heads: heads, d: c / heads, mr: mr, nr: nr}
+	p.scale = float32(expLog2e64 / math.Sqrt(float64(p.d)))
+	// Queries are the columns (nr) of both products; keys the rows (mr) of
+	// sᵀ; channels the rows (mr) of oᵀ.
+	p.bq = min(roundUp(attnQueryRows, nr), roundUp(lq, nr))
+	p.lkPad = roundUp(lk, mr)
+	p.bk = min(roundUp(attnKeyBlock, mr), p.lkPad)
+	p.dPad = roundUp(p.d, mr)
+	return p
+}
+
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
+
+// packKV packs every (batch, head) of k as A panels (strips of mr keys,
+// each D columns of mr values: a[p·mr + i] = k[i, p]) and of vᵀ as A
+// panels (strips of mr channels, each lkPad columns of mr values:
+// a[j·mr + i] = v[j, i]), zero-padded to whole tiles.
+func (pl *attnPlan) packKV(k, v *Tensor) (kp, vp [][]float32) {
+	bh := pl.b * pl.heads
+	kp = make([][]float32, bh)
+	vp = make([][]float32, bh)
+	d, c, lk, mr := pl.d, pl.c, pl.lk, pl.mr
+	Parallel(bh, 1, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			bi, h := t/pl.heads, t%pl.heads
+			base := bi*lk*c + h*d
+			kt := make([]float32, pl.lkPad*d)
+			vt := make([]float32, pl.dPad*pl.lkPad)
+			for j := range lk {
+				kstrip := kt[(j/mr)*d*mr+j%mr:]
+				for p, x := range k.Data[base+j*c : base+j*c+d] {
+					kstrip[p*mr] = x
+				}
+				for i, x := range v.Data[base+j*c : base+j*c+d] {
+					vt[(i/mr)*pl.lkPad*mr+j*mr+i%mr] = x
+				}
+			}
+			kp[t], vp[t] = kt, vt
+		}
+	})
+	return kp, vp
+}
+
+// attnWorker is the scratch of one worker.
+type attnWorker struct {
+	pl   *attnPlan
+	qb   []float32 // B panels of the scaled query block: (bq/nr) strips of d × nr
+	pb   []float32 // B panels of sᵀ, then pᵀ: (bq/nr) strips of bk × nr
+	ot   []float32 // oᵀ, dPad × bq row-major
+	m, l []float32 // running max and normaliser per query
+
+	mNew, sum, alpha []float32 // per query of one strip
+}
+
+func (pl *attnPlan) newWorker() *attnWorker {
+	return &attnWorker{
+		pl:    pl,
+		qb:    make([]float32, pl.bq*pl.d),
+		pb:    make([]float32, pl.bq*pl.bk),
+		ot:    make([]float32, pl.dPad*pl.bq),
+		m:     make([]float32, pl.bq),
+		l:     make([]float32, pl.bq),
+		mNew:  make([]float32, pl.nr),
+		sum:   make([]float32, pl.nr),
+		alpha: make([]float32, pl.nr),
+	}
+}
+
+// run computes the output rows [q0, q0+bq) of head h of batch item bi.
+func (w *attnWorker) run(q, out *Tensor, kp, vp []float32, bi, h, q0 int, causal bool) {
+	pl := w.pl
+	d, c, mr, nr, bq, bk := pl.d, pl.c, pl.mr, pl.nr, pl.bq, pl.bk
+	rows := min(bq, pl.lq-q0) // valid queries; the rest of the block is padding
+
+	// Pack the query block, pre-scaled by 64·log2(e)/√D so that the scores
+	// are in units of ln2/64, ready for exp2Units64:
+	// qb[(i/nr)·d·nr + p·nr + i%nr].
+	clear(w.qb)
+	base := (bi*pl.lq+q0)*c + h*d
+	for i := range rows {
+		strip := w.qb[(i/nr)*d*nr+i%nr:]
+		for p, x := range q.Data[base+i*c : base+i*c+d] {
+			strip[p*nr] = x * pl.scale
+		}
+	}
+	for i := range bq {
+		w.m[i] = float32(math.Inf(-1))
+		w.l[i] = 0
+	}
+	clear(w.ot)
+
+	for k0 := 0; k0 < pl.lk; k0 += bk {
+		if causal && k0 > q0+rows-1 {
+			break // every remaining key lies in the future of every query here
+		}
+		cols := min(bk, pl.lkPad-k0) // a multiple of mr
+		valid := min(bk, pl.lk-k0)
+		// sᵀ = k_blk·qᵀ, tile by tile, straight into the pᵀ panels.
+		for ks := 0; ks < cols/mr; ks++ {
+			a := kp[(k0/mr+ks)*d*mr:]
+			for qs := 0; qs < bq/nr; qs++ {
+				asm.GemmKernel(d, a, w.qb[qs*d*nr:], w.pb[qs*bk*nr+ks*mr*nr:], nr, false)
+			}
+		}
+		for qs := 0; qs < bq/nr; qs++ {
+			w.softmaxStrip(qs, k0, q0, cols, valid, causal)
+		}
+		// oᵀ += vᵀ·pᵀ, tile by tile.
+		for ds := 0; ds < pl.dPad/mr; ds++ {
+			a := vp[ds*pl.lkPad*mr+k0*mr:]
+			for qs := 0; qs < bq/nr; qs++ {
+				asm.GemmKernel(cols, a, w.pb[qs*bk*nr:], w.ot[ds*mr*bq+qs*nr:], bq, true)
+			}
+		}
+	}
+
+	// out = o / l.
+	for i := range rows {
+		inv := 1 / w.l[i]
+		dst := out.Data[base+i*c : base+i*c+d]
+		for e := range dst {
+			dst[e] = w.ot[e*bq+i] * inv
+		}
+	}
+}
+
+// softmaxStrip folds one key block into the running softmax of the nr
+// queries of strip qs. Row p of the strip's panel holds the scores of key
+// k0+p against those queries; keys from valid on are padding, and when
+// causal, key k0+p is hidden from query q0+qs·nr+j when it lies after it.
+// The scores (in units of ln2/64, see run) are replaced by
+// p = e^(s/√D − m') (0 where hidden), and each query's m, l and column of
+// oᵀ are updated for the new maximum m'.
+func (w *attnWorker) softmaxStrip(qs, k0, q0, cols, valid int, causal bool) {
+	pl := w.pl
+	nr, bq := pl.nr, pl.bq
+	tile := w.pb[qs*pl.bk*nr : qs*pl.bk*nr+cols*nr]
+	m := w.m[qs*nr : (qs+1)*nr]
+	l := w.l[qs*nr : (qs+1)*nr]
+	mNew, sum, alpha := w.mNew, w.sum, w.alpha
+	copy(mNew, m)
+	clear(sum)
+	// first(p) is the first query column of the strip that sees key k0+p.
+	qFirst := q0 + qs*nr
+	first := func(p int) int {
+		if !causal {
+			return 0
+		}
+		return min(max(k0+p-qFirst, 0), nr)
+	}
+	for p := range valid {
+		f := first(p)
+		row, mx := tile[p*nr+f:(p+1)*nr], mNew[f:]
+		mx = mx[:len(row)]
+		for j, x := range row {
+			if x > mx[j] {
+				mx[j] = x
+			}
+		}
+	}
+	for p := range valid {
+		row := tile[p*nr : (p+1)*nr]
+		f := first(p)
+		clear(row[:f])
+		exp2SubColsInPlace(row[f:], mNew[f:], sum[f:])
+	}
+	clear(tile[valid*nr:])
+	rescale := false // once the maxima settle, most blocks leave them alone
+	for j := range nr {
+		alpha[j] = 1
+		if mNew[j] != m[j] {
+			alpha[j] = expf32((m[j] - mNew[j]) * (1 / expLog2e64)) // 0 on the first block, where m = −∞
+			rescale = true
+		}
+		l[j] = l[j]*alpha[j] + sum[j]
+		m[j] = mNew[j]
+	}
+	if !rescale {
+		return
+	}
+	for e := 0; e < pl.dPad; e++ {
+		col := w.ot[e*bq+qs*nr : e*bq+(qs+1)*nr]
+		for j, a := range alpha {
+			col[j] *= a
+		}
+	}
+}

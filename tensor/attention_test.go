@@ -1,0 +1,120 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// attentionRef is multi-head attention with the full Lq×Lk softmax, in
+// float64, straight from the definition.
+func attentionRef(q, k, v *Tensor, heads int, causal bool) []float64 {
+	b, lq, c := q.Shape[0], q.Shape[1], q.Shape[2]
+	lk := k.Shape[1]
+	d := c / heads
+	out := make([]float64, b*lq*c)
+	s := make([]float64, lk)
+	for bi := range b {
+		for h := range heads {
+			for i := range lq {
+				m := math.Inf(-1)
+				for j := range lk {
+					if causal && j > i {
+						s[j] = math.Inf(-1)
+						continue
+					}
+					var dot float64
+					for e := range d {
+						dot += float64(q.Data[(bi*lq+i)*c+h*d+e]) * float64(k.Data[(bi*lk+j)*c+h*d+e])
+					}
+					s[j] = dot / math.Sqrt(float64(d))
+					m = math.Max(m, s[j])
+				}
+				var sum float64
+				for j := range lk {
+					s[j] = math.Exp(s[j] - m)
+					sum += s[j]
+				}
+				for j := range lk {
+					for e := range d {
+						out[(bi*lq+i)*c+h*d+e] += s[j] / sum * float64(v.Data[(bi*lk+j)*c+h*d+e])
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestAttention(t *testing.T) {
+	cases := []struct {
+		b, lq, lk, heads, d int
+		causal              bool
+	}{
+		{1, 1, 1, 1, 1, false},
+		{2, 5, 7, 3, 2, false},
+		{1, 77, 77, 4, 16, true},    // CLIP-like, causal
+		{2, 64, 77, 8, 5, false},    // cross-attention, Lq != Lk
+		{1, 300, 700, 2, 40, false}, // several key blocks with a ragged tail
+		{1, 600, 600, 2, 8, true},   // causal across key blocks
+		{2, 33, 9, 1, 64, false},
+		{1, 1100, 20, 1, 3, true}, // several query blocks, causal Lq > Lk
+	}
+	for _, c := range cases {
+		name := fmt.Sprintf("b%d_q%d_k%d_h%d_d%d_causal%v", c.b, c.lq, c.lk, c.heads, c.d, c.causal)
+		t.Run(name, func(t *testing.T) {
+			q := randTensor(71, 2, 0, c.b, c.lq, c.heads*c.d)
+			k := randTensor(72, 2, 0.5, c.b, c.lk, c.heads*c.d)
+			v := randTensor(73, 1, 0, c.b, c.lk, c.heads*c.d)
+			got := Attention(q, k, v, c.heads, c.causal)
+			if got.Shape[0] != c.b || got.Shape[1] != c.lq || got.Shape[2] != c.heads*c.d {
+				t.Fatalf("shape %v", got.Shape)
+			}
+			assertClose(t, name, got.Data, attentionRef(q, k, v, c.heads, c.causal), 2e-6, 1e-5)
+		})
+	}
+}
+
+// TestAttentionLargeLogits checks the running-maximum rescaling when later
+// key blocks hold much larger scores than earlier ones.
+func TestAttentionLargeLogits(t *testing.T) {
+	q := randTensor(81, 1, 0, 1, 10, 4)
+	k := randTensor(82, 1, 0, 1, 900, 4)
+	v := randTensor(83, 1, 0, 1, 900, 4)
+	for j := 600; j < 900; j++ {
+		for e := range 4 {
+			k.Data[j*4+e] *= 40 // blocks after the first two dominate
+		}
+	}
+	assertClose(t, "large logits", Attention(q, k, v, 1, false).Data, attentionRef(q, k, v, 1, false), 2e-6, 1e-5)
+}
+
+// BenchmarkAttention times attention at the UNet's sizes (self-attention
+// at 32×32 and 64×64 latents, cross-attention to 77 text tokens) and CLIP's
+// (77 tokens, causal), reporting GFLOP/s counted as 4·Lq·Lk·D·H (two
+// Lq×Lk×D products per head; causal runs count the full square too).
+func BenchmarkAttention(b *testing.B) {
+	for _, s := range []struct {
+		name         string
+		lq, lk, h, d int
+		causal       bool
+	}{
+		{"1024x8x40", 1024, 1024, 8, 40, false},
+		{"4096x8x40", 4096, 4096, 8, 40, false},
+		{"4096x8x40_ctx77", 4096, 77, 8, 40, false},
+		{"77x12x64_causal", 77, 77, 12, 64, true},
+	} {
+		b.Run(s.name, func(b *testing.B) {
+			q := randTensor(1, 1, 0, 1, s.lq, s.h*s.d)
+			k := randTensor(2, 1, 0, 1, s.lk, s.h*s.d)
+			v := randTensor(3, 1, 0, 1, s.lk, s.h*s.d)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				Attention(q, k, v, s.h, s.causal)
+			}
+			flops := 4 * float64(s.lq) * float64(s.lk) * float64(s.d) * float64(s.h)
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,234 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// meanVar returns the mean and the (biased, divide-by-n) variance of d in
+// two passes: the mean first, then Σ(x − mean)², which stays accurate even
+// when the mean is large against the spread. Each pass adds eight
+// elements at a time in float32 (eight independent partial sums of one
+// element each, so rounding is that of single additions) and accumulates
+// those partial sums in float64.
+func meanVar(d []float32) (mean, variance float64) {
+	n := len(d)
+	if n == 0 {
+		return 0, 0
+	}
+	mean = sumF64(d, 0) / float64(n)
+	// Deviations are taken from the float32-rounded mean m; the correction
+	// term c = Σ(x − m) removes the rounding of m: Σ(x−mean)² = Σ(x−m)² − c²/n.
+	m := float32(mean)
+	var q, c float64
+	i := 0
+	for ; i+64 <= n; i += 64 {
+		var q0, q1, q2, q3, q4, q5, q6, q7 float32
+		var c0, c1, c2, c3 float32
+		for k := i; k < i+64; k += 8 {
+			b := d[k : k+8 : k+8] // constant indices below: one bounds check
+			e0, e1, e2, e3 := b[0]-m, b[1]-m, b[2]-m, b[3]-m
+			e4, e5, e6, e7 := b[4]-m, b[5]-m, b[6]-m, b[7]-m
+			q0 += e0 * e0
+			q1 += e1 * e1
+			q2 += e2 * e2
+			q3 += e3 * e3
+			q4 += e4 * e4
+			q5 += e5 * e5
+			q6 += e6 * e6
+			q7 += e7 * e7
+			c0 += e0 + e4
+			c1 += e1 + e5
+			c2 += e2 + e6
+			c3 += e3 + e7
+		}
+		q += float64(q0) + float64(q1) + float64(q2) + float64(q3) + float64(q4) + float64(q5) + float64(q6) + float64(q7)
+		c += float64(c0) + float64(c1) + float64(c2) + float64(c3)
+	}
+	for ; i < n; i++ {
+		e := float64(d[i] - m)
+		q += e * e
+		c += e
+	}
+	variance = (q - c*c/float64(n)) / float64(n)
+	if variance < 0 {
+		variance = 0
+	}
+	return mean, variance
+}
+
+// sumF64 returns Σ d[i] − shift·len(d): blocks of 64 elements are summed
+// as eight float32 partial sums of eight elements each, and those partial
+// sums in float64.
+func sumF64(d []float32, shift float32) float64 {
+	var s float64
+	i := 0
+	for ; i+64 <= len(d); i += 64 {
+		var s0, s1, s2, s3, s4, s5, s6, s7 float32
+		for k := i; k < i+64; k += 8 {
+			b := d[k : k+8 : k+8]
+			s0 += b[0] - shift
+			s1 += b[1] - shift
+			s2 += b[2] - shift
+			s3 += b[3] - shift
+			s4 += b[4] - shift
+			s5 += b[5] - shift
+			s6 += b[6] - shift
+			s7 += b[7] - shift
+		}
+		s += float64(s0) + float64(s1) + float64(s2) + float64(s3) + float64(s4) + float64(s5) + float64(s6) + float64(s7)
+	}
+	for ; i < len(d); i++ {
+		s += float64(d[i] - shift)
+	}
+	return s
+}
+
+// GroupNorm normalises x [N, C, ...] in groups of C/groups consecutive
+// channels, as torch.nn.GroupNorm: for each sample n and group g, with mean
+// μ and biased variance σ² over the group's channels and all spatial
+// positions,
+//
+//	y[n, c, ...] = (x[n, c, ...] − μ) / √(σ² + eps) · gamma[c] + beta[c]
+//
+// gamma and beta (length C) may be nil (no affine transform). Statistics are
+// accumulated in float64.
+func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tensor {
+	if len(x.Shape) < 2 || groups < 1 || x.Shape[1]%groups != 0 {
+		panic(fmt.Sprintf("tensor.GroupNorm: x %s cannot be split into %d channel groups", ShapeString(x.Shape), groups))
+	}
+	n, c := x.Shape[0], x.Shape[1]
+	if (gamma != nil && len(gamma) != c) || (beta != nil && len(beta) != c) {
+		panic(fmt.Sprintf("tensor.GroupNorm: %d channels, gamma has %d, beta %d", c, len(gamma), len(beta)))
+	}
+	plane := 0
+	if n*c > 0 {
+		plane = len(x.Data) / (n * c)
+	}
+	cpg := c / groups
+	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	Parallel(n*groups, 1, func(lo, hi int) {
+		for ng := lo; ng < hi; ng++ {
+			base := ng * cpg * plane
+			src := x.Data[base : base+cpg*plane]
+			dst := out.Data[base : base+cpg*plane]
+			mean, variance := meanVar(src)
+			inv := 1 / math.Sqrt(variance+float64(eps))
+			c0 := (ng % groups) * cpg
+			// y = (x − m)·a + b with m the float32-rounded mean (x − m is
+			// exact for x near m, avoiding the cancellation of x·a − mean·a),
+			// a = inv·gamma and b = beta − (mean − m)·a.
+			m := float32(mean)
+			for ci := 0; ci < cpg; ci++ {
+				a := inv
+				if gamma != nil {
+					a *= float64(gamma[c0+ci])
+				}
+				b := -(mean - float64(m)) * a
+				if beta != nil {
+					b += float64(beta[c0+ci])
+				}
+				af, bf := float32(a), float32(b)
+				s := src[ci*plane : (ci+1)*plane]
+				d := dst[ci*plane:][:len(s)] // same length as s: no bounds checks below
+				for i, v := range s {
+					d[i] = (v-m)*af + bf
+				}
+			}
+		}
+	})
+	return out
+}
+
+// rowsOf returns the number of rows and the row length of x viewed as
+// [rows, last axis].
+func rowsOf(op string, x *Tensor) (rows, dim int) {
+	if len(x.Shape) == 0 {
+		panic(fmt.Sprintf("tensor.%s: scalar input", op))
+	}
+	dim = x.Shape[len(x.Shape)-1]
+	if dim == 0 {
+		return 0, 0
+	}
+	return len(x.Data) / dim, dim
+}
+
+// LayerNorm normalises x over its last axis, as torch.nn.LayerNorm: with μ
+// and biased variance σ² of each row,
+//
+//	y = (x − μ) / √(σ² + eps) · gamma + beta
+//
+// gamma and beta (length of the last axis) may be nil. Statistics are
+// accumulated in float64.
+func LayerNorm(x *Tensor, gamma, beta []float32, eps float32) *Tensor {
+	rows, dim := rowsOf("LayerNorm", x)
+	if (gamma != nil && len(gamma) != dim) || (beta != nil && len(beta) != dim) {
+		panic(fmt.Sprintf("tensor.LayerNorm: last axis %d, gamma has %d, beta %d", dim, len(gamma), len(beta)))
+	}
+	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	Parallel(rows, max(1, elementwiseGrain/max(dim, 1)/4), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			s := x.Data[r*dim : (r+1)*dim]
+			d := out.Data[r*dim:][:len(s)]
+			mean, variance := meanVar(s)
+			inv := float32(1 / math.Sqrt(variance+float64(eps)))
+			// x − m is exact for x near the float32 mean m; rest is the
+			// remainder of the mean.
+			m := float32(mean)
+			rest := float32(mean - float64(m))
+			switch {
+			case gamma != nil && beta != nil:
+				g, b := gamma[:len(s)], beta[:len(s)]
+				for i, v := range s {
+					d[i] = ((v-m)-rest)*inv*g[i] + b[i]
+				}
+			case gamma != nil:
+				g := gamma[:len(s)]
+				for i, v := range s {
+					d[i] = ((v - m) - rest) * inv * g[i]
+				}
+			default:
+				for i, v := range s {
+					d[i] = ((v - m) - rest) * inv
+				}
+				if beta != nil {
+					for i, b := range beta[:len(s)] {
+						d[i] += b
+					}
+				}
+			}
+		}
+	})
+	return out
+}
+
+// RMSNorm normalises x over its last axis by its root mean square, as in
+// T5/Flux: y = x / √(mean(x²) + eps) · gamma. gamma may be nil.
+func RMSNorm(x *Tensor, gamma []float32, eps float32) *Tensor {
+	rows, dim := rowsOf("RMSNorm", x)
+	if gamma != nil && len(gamma) != dim {
+		panic(fmt.Sprintf("tensor.RMSNorm: last axis %d, gamma has %d", dim, len(gamma)))
+	}
+	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	Parallel(rows, max(1, elementwiseGrain/max(dim, 1)/4), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			s := x.Data[r*dim : (r+1)*dim]
+			d := out.Data[r*dim:][:len(s)]
+			var ss float64
+			for _, v := range s {
+				ss += float64(v) * float64(v)
+			}
+			inv := float32(1 / math.Sqrt(ss/float64(dim)+float64(eps)))
+			if gamma != nil {
+				for i, v := range s {
+					d[i] = v * inv * gamma[i]
+				}
+			} else {
+				for i, v := range s {
+					d[i] = v * inv
+				}
+			}
+		}
+	})
+	return out
+}
