@@ -101,7 +101,9 @@ func (w *Weight) Float32() []float32 {
 }
 
 // Tensor returns the weight as a float32 tensor (see Float32 for aliasing).
-func (w *Weight) Tensor() *Tensor { return &Tensor{Shape: append([]int(nil), w.Shape...), Data: w.Float32()} }
+func (w *Weight) Tensor() *Tensor {
+	return &Tensor{Shape: append([]int(nil), w.Shape...), Data: w.Float32()}
+}
 
 // bytesAsFloat32 reinterprets little-endian bytes as float32 values, without
 // copying when the slice is 4-byte aligned (on little-endian machines, which
