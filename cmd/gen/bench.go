@@ -118,7 +118,13 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		Cond: randCtx(10), Uncond: randCtx(11)}
 	prog := newProgress(stderr, false)
 	bar := prog.bar("")
-	req.Progress = bar.step
+	var rssSampling uint64
+	req.Progress = func(step, total int) {
+		bar.step(step, total)
+		if step == total {
+			rssSampling = peakRSS()
+		}
+	}
 	res, err := pipe.Generate(req)
 	bar.done()
 	if err != nil {
@@ -142,7 +148,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, " (GFLOP/s only for SD1.5-shaped UNets)")
 	}
 	fmt.Fprintf(stdout, "decode: %s\n", secs(res.Decode))
-	fmt.Fprintf(stdout, "peak RSS: %s\n", formatBytes(peakRSS()))
+	fmt.Fprintf(stdout, "peak RSS: %s after sampling, %s after decoding\n", formatBytes(rssSampling), formatBytes(peakRSS()))
 	return nil
 }
 
