@@ -78,9 +78,11 @@ func expSubInPlace(x []float32, m float32) float32 {
 // of a score panel whose scores t are in units of ln2/64 (so e^x is
 // 2^(t/64)): for each column j of row it sets row[j] = 2^((row[j] − m[j])/64)
 // (0 below 2⁻¹²⁶) and adds it to sum[j]. m and sum must be at least as long
-// as row. With the scale folded into the scores, the reduction of expCore
+// as row. It stops and returns false at the first row[j] − m[j] above maxT
+// (which must be at most expMaxArg·64/ln2), leaving the rest of row as it
+// was. With the scale folded into the scores, the reduction of expCore
 // needs no multiplications: k = round(t), and the remainder t − k is exact.
-func exp2SubColsInPlace(row, m, sum []float32) {
+func exp2SubColsInPlace(row, m, sum []float32, maxT float32) bool {
 	m = m[:len(row)]
 	sum = sum[:len(row)]
 	const (
@@ -95,6 +97,9 @@ func exp2SubColsInPlace(row, m, sum []float32) {
 			row[j] = 0
 			continue
 		}
+		if t > maxT {
+			return false
+		}
 		fm := t + magic
 		k := math.Float32bits(fm) - 0x4B400000 // round(t)
 		r := t - (fm - magic)                  // exact, |r| ≤ 1/2
@@ -103,4 +108,5 @@ func exp2SubColsInPlace(row, m, sum []float32) {
 		row[j] = e
 		sum[j] += e
 	}
+	return true
 }

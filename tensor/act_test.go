@@ -158,11 +158,22 @@ func TestExp2SubColsInPlace(t *testing.T) {
 		}
 	}
 	got := append([]float32(nil), row...)
-	exp2SubColsInPlace(got, m, sum)
+	if !exp2SubColsInPlace(got, m, sum, float32(math.Inf(1))) {
+		t.Fatal("exp2SubColsInPlace gave up without a bound")
+	}
 	assertClose(t, "exp2SubColsInPlace", got, want, 0, 3e-7)
 	for j := range sum {
 		if sum[j] != got[j] {
 			t.Fatalf("sum[%d] = %g, want %g", j, sum[j], got[j])
 		}
+	}
+	// With a bound it stops at the first difference above it.
+	again := append([]float32(nil), row...)
+	again[100] = m[100] + 2000
+	if exp2SubColsInPlace(again, m, make([]float32, n), 1000) {
+		t.Fatal("bound 1000 not enforced")
+	}
+	if again[101] != row[101] || again[99] != got[99] {
+		t.Fatal("row not left as it was after the bound was hit")
 	}
 }

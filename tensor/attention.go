@@ -155,7 +155,7 @@ func (w *attnWorker) run(q, out *Tensor, kp, vp []float32, bi, h, q0 int, causal
 	rows := min(bq, pl.lq-q0) // valid queries; the rest of the block is padding
 
 	// Pack the query block, pre-scaled by 64·log2(e)/√D so that the scores
-	// are in units of ln2/64, ready for exp2Units64:
+	// are in units of ln2/64, ready for exp2SubColsInPlace:
 	// qb[(i/nr)·d·nr + p·nr + i%nr].
 	clear(w.qb)
 	base := (bi*pl.lq+q0)*c + h*d
@@ -178,14 +178,11 @@ func (w *attnWorker) run(q, out *Tensor, kp, vp []float32, bi, h, q0 int, causal
 		cols := min(bk, pl.lkPad-k0) // a multiple of mr
 		valid := min(bk, pl.lk-k0)
 		// sᵀ = k_blk·qᵀ, tile by tile, straight into the pᵀ panels.
-		for ks := 0; ks < cols/mr; ks++ {
-			a := kp[(k0/mr+ks)*d*mr:]
-			for qs := 0; qs < bq/nr; qs++ {
-				asm.GemmKernel(d, a, w.qb[qs*d*nr:], w.pb[qs*bk*nr+ks*mr*nr:], nr, false)
-			}
+		for qs := 0; qs < bq/nr; qs++ {
+			w.scores(kp, qs, k0, cols)
 		}
 		for qs := 0; qs < bq/nr; qs++ {
-			w.softmaxStrip(qs, k0, q0, cols, valid, causal)
+			w.softmaxStrip(kp, qs, k0, q0, cols, valid, causal)
 		}
 		// oᵀ += vᵀ·pᵀ, tile by tile.
 		for ds := 0; ds < pl.dPad/mr; ds++ {
@@ -206,32 +203,57 @@ func (w *attnWorker) run(q, out *Tensor, kp, vp []float32, bi, h, q0 int, causal
 	}
 }
 
+// scores computes the scores of keys [k0, k0+cols) against the queries of
+// strip qs, sᵀ = k_blk·qᵀ, tile by tile, straight into the strip's pᵀ panel.
+func (w *attnWorker) scores(kp []float32, qs, k0, cols int) {
+	pl := w.pl
+	d, mr, nr := pl.d, pl.mr, pl.nr
+	b := w.qb[qs*d*nr:]
+	c := w.pb[qs*pl.bk*nr:]
+	for ks := 0; ks < cols/mr; ks++ {
+		asm.GemmKernel(d, kp[(k0/mr+ks)*d*mr:], b, c[ks*mr*nr:], nr, false)
+	}
+}
+
+// attnLazyMax bounds how far, in units of ln2/64, a score may exceed its
+// query's reference maximum m before the block is redone with a new
+// maximum: e^30 keeps every sum far inside float32 range.
+const attnLazyMax = 30 * expLog2e64
+
 // softmaxStrip folds one key block into the running softmax of the nr
 // queries of strip qs. Row p of the strip's panel holds the scores of key
 // k0+p against those queries; keys from valid on are padding, and when
 // causal, key k0+p is hidden from query q0+qs·nr+j when it lies after it.
-// The scores (in units of ln2/64, see run) are replaced by
-// p = e^(s/√D − m') (0 where hidden), and each query's m, l and column of
-// oᵀ are updated for the new maximum m'.
-func (w *attnWorker) softmaxStrip(qs, k0, q0, cols, valid int, causal bool) {
+// The scores (in units of ln2/64, see run) are replaced by weights
+// p = e^(s/√D − m) (0 where hidden), and each query's l, and when m
+// changes, its m and column of oᵀ, are updated.
+//
+// m need not be the exact running maximum, only a reference no score
+// exceeds by much (any common factor cancels in o/l). So after the first
+// block the weights are first computed against the current m, without a
+// maximum pass; only if some score exceeds m by more than attnLazyMax are
+// the block's scores recomputed and m raised to the block's maximum, with
+// o and l rescaled by α = e^(m − m').
+func (w *attnWorker) softmaxStrip(kp []float32, qs, k0, q0, cols, valid int, causal bool) {
 	pl := w.pl
 	nr, bq := pl.nr, pl.bq
-	tile := w.pb[qs*pl.bk*nr : qs*pl.bk*nr+cols*nr]
 	m := w.m[qs*nr : (qs+1)*nr]
 	l := w.l[qs*nr : (qs+1)*nr]
-	mNew, sum, alpha := w.mNew, w.sum, w.alpha
-	copy(mNew, m)
-	clear(sum)
-	// first(p) is the first query column of the strip that sees key k0+p.
-	qFirst := q0 + qs*nr
-	first := func(p int) int {
-		if !causal {
-			return 0
+	if k0 > 0 {
+		if w.weights(qs, k0, q0, cols, valid, causal, m, attnLazyMax) {
+			for j, s := range w.sum {
+				l[j] += s
+			}
+			return
 		}
-		return min(max(k0+p-qFirst, 0), nr)
+		w.scores(kp, qs, k0, cols) // the failed pass overwrote some scores
 	}
+
+	tile := w.pb[qs*pl.bk*nr : qs*pl.bk*nr+cols*nr]
+	mNew, alpha := w.mNew, w.alpha
+	copy(mNew, m)
 	for p := range valid {
-		f := first(p)
+		f := w.firstVisible(p, qs, k0, q0, causal)
 		row, mx := tile[p*nr+f:(p+1)*nr], mNew[f:]
 		mx = mx[:len(row)]
 		for j, x := range row {
@@ -240,21 +262,15 @@ func (w *attnWorker) softmaxStrip(qs, k0, q0, cols, valid int, causal bool) {
 			}
 		}
 	}
-	for p := range valid {
-		row := tile[p*nr : (p+1)*nr]
-		f := first(p)
-		clear(row[:f])
-		exp2SubColsInPlace(row[f:], mNew[f:], sum[f:])
-	}
-	clear(tile[valid*nr:])
-	rescale := false // once the maxima settle, most blocks leave them alone
+	w.weights(qs, k0, q0, cols, valid, causal, mNew, float32(math.Inf(1)))
+	rescale := false // only columns whose maximum moved
 	for j := range nr {
 		alpha[j] = 1
 		if mNew[j] != m[j] {
 			alpha[j] = expf32((m[j] - mNew[j]) * (1 / expLog2e64)) // 0 on the first block, where m = −∞
 			rescale = true
 		}
-		l[j] = l[j]*alpha[j] + sum[j]
+		l[j] = l[j]*alpha[j] + w.sum[j]
 		m[j] = mNew[j]
 	}
 	if !rescale {
@@ -266,4 +282,32 @@ func (w *attnWorker) softmaxStrip(qs, k0, q0, cols, valid int, causal bool) {
 			col[j] *= a
 		}
 	}
+}
+
+// firstVisible returns the first query column of strip qs that sees key
+// k0+p (0 unless causal).
+func (w *attnWorker) firstVisible(p, qs, k0, q0 int, causal bool) int {
+	if !causal {
+		return 0
+	}
+	return min(max(k0+p-(q0+qs*w.pl.nr), 0), w.pl.nr)
+}
+
+// weights replaces the scores of strip qs by p = 2^((s − ref)/64) (0 where
+// hidden or padding) and sets w.sum to each column's Σ p. It gives up,
+// returning false, as soon as a score exceeds ref by more than maxT.
+func (w *attnWorker) weights(qs, k0, q0, cols, valid int, causal bool, ref []float32, maxT float32) bool {
+	nr := w.pl.nr
+	tile := w.pb[qs*w.pl.bk*nr : qs*w.pl.bk*nr+cols*nr]
+	clear(w.sum)
+	for p := range valid {
+		row := tile[p*nr : (p+1)*nr]
+		f := w.firstVisible(p, qs, k0, q0, causal)
+		clear(row[:f])
+		if !exp2SubColsInPlace(row[f:], ref[f:], w.sum[f:], maxT) {
+			return false
+		}
+	}
+	clear(tile[valid*nr:])
+	return true
 }

@@ -58,7 +58,8 @@ func TestAttention(t *testing.T) {
 		{1, 300, 700, 2, 40, false}, // several key blocks with a ragged tail
 		{1, 600, 600, 2, 8, true},   // causal across key blocks
 		{2, 33, 9, 1, 64, false},
-		{1, 1100, 20, 1, 3, true}, // several query blocks, causal Lq > Lk
+		{1, 1100, 20, 1, 3, true},   // several query blocks, causal Lq > Lk
+		{1, 70, 300, 1, 512, false}, // the VAE's single wide head
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("b%d_q%d_k%d_h%d_d%d_causal%v", c.b, c.lq, c.lk, c.heads, c.d, c.causal)
@@ -75,18 +76,25 @@ func TestAttention(t *testing.T) {
 	}
 }
 
-// TestAttentionLargeLogits checks the running-maximum rescaling when later
-// key blocks hold much larger scores than earlier ones.
+// TestAttentionLargeLogits checks the running-maximum bookkeeping when
+// later key blocks hold much larger scores than earlier ones: by a factor
+// the lazy reference maximum absorbs (×8: up to ~15 nats above it) and by
+// one that forces the block to be redone with a new maximum (×40).
 func TestAttentionLargeLogits(t *testing.T) {
-	q := randTensor(81, 1, 0, 1, 10, 4)
-	k := randTensor(82, 1, 0, 1, 900, 4)
-	v := randTensor(83, 1, 0, 1, 900, 4)
-	for j := 600; j < 900; j++ {
-		for e := range 4 {
-			k.Data[j*4+e] *= 40 // blocks after the first two dominate
+	for _, factor := range []float32{8, 40} {
+		for _, causal := range []bool{false, true} {
+			q := randTensor(81, 1, 0, 1, 900, 4)
+			k := randTensor(82, 1, 0, 1, 900, 4)
+			v := randTensor(83, 1, 0, 1, 900, 4)
+			for j := 600; j < 900; j++ {
+				for e := range 4 {
+					k.Data[j*4+e] *= factor // blocks after the first two dominate
+				}
+			}
+			name := fmt.Sprintf("large logits ×%g causal %v", factor, causal)
+			assertClose(t, name, Attention(q, k, v, 1, causal).Data, attentionRef(q, k, v, 1, causal), 2e-6, 1e-5)
 		}
 	}
-	assertClose(t, "large logits", Attention(q, k, v, 1, false).Data, attentionRef(q, k, v, 1, false), 2e-6, 1e-5)
 }
 
 // BenchmarkAttention times attention at the UNet's sizes (self-attention

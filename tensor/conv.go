@@ -69,54 +69,61 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 // packIm2col is the B packer of a convolution: element (j, p) of the
 // virtual matrix colsᵀ [OH·OW, Cin·kh·kw] is the input value under kernel
 // tap p = (c·kh + i)·kw + j' for output pixel j = y·OW + x, that is
-// in[c, y·s + i − pad, x·s + j' − pad], or 0 in the padding. Runs of pixels
-// on one output row read a contiguous (stride 1) or strided input row.
+// in[c, y·s + i − pad, x·s + j' − pad], or 0 in the padding. The pixels of
+// a panel are first cut into runs that lie on one output row; every tap
+// then copies each run from one input row (contiguous for stride 1).
 func packIm2col(in []float32, h, wd, kh, kw, stride, pad, ow int) packer {
+	type run struct{ i, n, oy, ox int } // panel rows [i, i+n) are pixels (oy, ox..ox+n-1)
 	return func(dst []float32, r0, rows, p0, kc, tile int, _ []float32) {
+		var runBuf [64]run
 		for q := 0; q*tile < rows; q++ {
 			panel := dst[q*kc*tile : (q+1)*kc*tile]
 			n := min(tile, rows-q*tile)
 			j0 := r0 + q*tile
+			runs := runBuf[:0]
+			for i, oy, ox := 0, j0/ow, j0%ow; i < n; oy, ox = oy+1, 0 {
+				l := min(n-i, ow-ox)
+				runs = append(runs, run{i, l, oy, ox})
+				i += l
+			}
+			c, ky, kx := p0/(kh*kw), p0/kw%kh, p0%kw // tap p0, then advanced incrementally
 			for p := 0; p < kc; p++ {
-				tap := p0 + p
-				c, rem := tap/(kh*kw), tap%(kh*kw)
-				ky, kx := rem/kw, rem%kw
 				plane := in[c*h*wd : (c+1)*h*wd]
 				row := panel[p*tile : (p+1)*tile]
-				oy, ox := j0/ow, j0%ow
-				for i := 0; i < n; {
-					run := min(n-i, ow-ox) // pixels left on this output row
-					seg := row[i : i+run]
-					iy := oy*stride + ky - pad
+				for _, r := range runs {
+					seg := row[r.i : r.i+r.n]
+					iy := r.oy*stride + ky - pad
 					if iy < 0 || iy >= h {
 						clear(seg)
-					} else {
-						src := plane[iy*wd : (iy+1)*wd]
-						ix0 := ox*stride + kx - pad
-						if stride == 1 {
-							lo, hi := max(0, -ix0), min(run, wd-ix0)
-							if hi <= lo {
-								clear(seg)
-							} else {
-								clear(seg[:lo])
-								copy(seg[lo:hi], src[ix0+lo:ix0+hi])
-								clear(seg[hi:])
-							}
+						continue
+					}
+					src := plane[iy*wd : (iy+1)*wd]
+					ix0 := r.ox*stride + kx - pad
+					if stride == 1 {
+						lo, hi := max(0, -ix0), min(r.n, wd-ix0)
+						if hi <= lo {
+							clear(seg)
+							continue
+						}
+						clear(seg[:lo])
+						copy(seg[lo:hi], src[ix0+lo:ix0+hi])
+						clear(seg[hi:])
+						continue
+					}
+					for t := range seg {
+						if ix := ix0 + t*stride; ix >= 0 && ix < wd {
+							seg[t] = src[ix]
 						} else {
-							for t := range seg {
-								if ix := ix0 + t*stride; ix >= 0 && ix < wd {
-									seg[t] = src[ix]
-								} else {
-									seg[t] = 0
-								}
-							}
+							seg[t] = 0
 						}
 					}
-					i += run
-					ox = 0
-					oy++
 				}
 				clear(row[n:])
+				if kx++; kx == kw {
+					if kx, ky = 0, ky+1; ky == kh {
+						ky, c = 0, c+1
+					}
+				}
 			}
 		}
 	}

@@ -63,6 +63,8 @@ func TestConv2dVsNaive(t *testing.T) {
 		{3, 32, 35, 9, 9, 3, 1, 1},
 		{1, 4, 3, 6, 6, 4, 2, 1},
 		{2, 48, 20, 16, 16, 3, 1, 1}, // H·W = 256 and K = 432: C accumulated aside
+		{1, 43, 5, 7, 9, 3, 2, 1},    // K = 387: the second depth block starts mid-kernel (tap 194)
+		{1, 25, 7, 8, 8, 4, 1, 1},    // K = 400 with a 4×4 kernel, block starts at tap 200
 	}
 	forEachAsmLevel(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(9, 9))

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/godiffusion/godiffusion/asm"
@@ -45,6 +46,7 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 	if m <= 0 || n <= 0 {
 		return
 	}
+	checkWeight("GemmW", w, n, k)
 	if m <= smallM && k > 0 {
 		if w.DType == F32 {
 			gemvRows(m, n, k, a, lda, func(j int, _ []float32) []float32 { return w.f32[j*k : j*k+k] }, c, ldc, accumulate)
@@ -65,11 +67,20 @@ func GemmWLeft(m, n, k int, w *Weight, transB bool, b []float32, ldb int, c []fl
 	if m <= 0 || n <= 0 {
 		return
 	}
+	checkWeight("GemmWLeft", w, m, k)
 	pb := packDepthContig(b, ldb)
 	if transB {
 		pb = packRowsContig(b, ldb)
 	}
 	gemmDriver(m, n, k, operandA{pack: packWeightRows(w, k)}, pb, c, ldc, accumulate)
+}
+
+// checkWeight panics with a descriptive message when w does not hold the
+// rows×k values a GEMM is about to read (a caller's shape bug).
+func checkWeight(op string, w *Weight, rows, k int) {
+	if w.Len() < rows*k {
+		panic(fmt.Sprintf("tensor.%s: weight of shape %v has %d values, the product needs at least [%d, %d]", op, w.Shape, w.Len(), rows, k))
+	}
 }
 
 // operandA is the left operand of gemmDriver: either a packer, or (direct
