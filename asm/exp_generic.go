@@ -14,7 +14,12 @@ func expGeneric(dst, src []float32) {
 	dst = dst[:len(src)]
 	for i, x := range src {
 		x = min(max(x, -87.33654), 88.37626)
-		m := float32(math.RoundToEven(float64(x * 1.44269504088896341)))
+		t := x * 1.44269504088896341
+		mi := int32(t - 0.5) // round to nearest (halves away from zero; r stays within ±ln2/2)
+		if t >= 0 {
+			mi = int32(t + 0.5)
+		}
+		m := float32(mi)
 		r := x - m*0.693359375
 		r -= m * -2.12194440e-4
 		p := float32(1.9875691500e-4)
@@ -24,7 +29,7 @@ func expGeneric(dst, src []float32) {
 		p = p*r + 1.6666665459e-1
 		p = p*r + 5.0000001201e-1
 		p = p*(r*r) + r + 1
-		dst[i] = p * math.Float32frombits(uint32(int32(m)+127)<<23)
+		dst[i] = p * math.Float32frombits(uint32(mi+127)<<23)
 	}
 }
 

@@ -67,6 +67,8 @@ func TestConv2dVsNaive(t *testing.T) {
 		{1, 25, 7, 8, 8, 4, 1, 1},    // K = 400 with a 4×4 kernel, block starts at tap 200
 	}
 	forEachAsmLevel(t, func(t *testing.T) {
+		worst := 0.0
+		defer func() { t.Logf("largest |diff|/tol: %.3f", worst) }()
 		r := rand.New(rand.NewPCG(9, 9))
 		for ci, tc := range cases {
 			for _, dt := range []DType{F32, F16, BF16, F8E4M3} {
@@ -88,9 +90,11 @@ func TestConv2dVsNaive(t *testing.T) {
 				kk := tc.cin * tc.k * tc.k
 				for i, g := range got.Data {
 					tol := 2*float64(kk+2)*0x1p-24*mag[i] + 1e-30
-					if d := math.Abs(float64(g) - want[i]); d > tol || g != g {
+					d := math.Abs(float64(g) - want[i])
+					if d > tol || g != g {
 						t.Fatalf("case %+v %s: out[%d] = %v, want %v (|diff| %g > tol %g)", tc, dt, i, g, want[i], d, tol)
 					}
+					worst = max(worst, d/tol)
 				}
 			}
 		}

@@ -55,7 +55,7 @@ func randFloats(r *rand.Rand, n int) []float32 {
 // 2·(k+2)·u·(|op(A)|·|op(B)| + |C₀|)_ij (u = 2⁻²⁴): twice the classical
 // worst-case bound for a length-k float32 dot product, since both sides
 // round. Elements outside the m×n window (stride padding) must be equal.
-func checkGemm(t *testing.T, what string, m, n, k int, got, want, mag []float32, ldc int) {
+func checkGemm(t *testing.T, what string, m, n, k int, got, want, mag []float32, ldc int) (worst float64) {
 	t.Helper()
 	for i := 0; i < len(got); i++ {
 		r, j := i/ldc, i%ldc
@@ -66,10 +66,13 @@ func checkGemm(t *testing.T, what string, m, n, k int, got, want, mag []float32,
 			continue
 		}
 		tol := 2*float64(k+2)*0x1p-24*float64(mag[i]) + 1e-30
-		if d := math.Abs(float64(got[i]) - float64(want[i])); d > tol || got[i] != got[i] {
+		d := math.Abs(float64(got[i]) - float64(want[i]))
+		if d > tol || got[i] != got[i] {
 			t.Fatalf("%s: C(%d,%d) = %v, want %v (|diff| %g > tol %g)", what, r, j, got[i], want[i], d, tol)
 		}
+		worst = max(worst, d/tol)
 	}
+	return worst
 }
 
 func absAll(x []float32) []float32 {
@@ -123,6 +126,8 @@ func TestGemmVsGonum(t *testing.T) {
 		count = 20
 	}
 	forEachAsmLevel(t, func(t *testing.T) {
+		worst := 0.0
+		defer func() { t.Logf("largest |diff|/tol: %.3f", worst) }()
 		for ti, th := range []int{1, 3} {
 			SetThreads(th)
 			for _, s := range gemmShapes(count, uint64(ti+1)) {
@@ -146,7 +151,7 @@ func TestGemmVsGonum(t *testing.T) {
 				mag := absAll(c)
 				refGemm(s.transA, s.transB, s.m, s.n, s.k, absAll(a), lda, absAll(b), ldb, mag, ldc, beta)
 				Gemm(s.transA, s.transB, s.m, s.n, s.k, a, lda, b, ldb, c, ldc, s.acc)
-				checkGemm(t, fmt.Sprintf("t%d %+v", th, s), s.m, s.n, s.k, c, want, mag, ldc)
+				worst = max(worst, checkGemm(t, fmt.Sprintf("t%d %+v", th, s), s.m, s.n, s.k, c, want, mag, ldc))
 			}
 		}
 		SetThreads(0)
@@ -193,6 +198,8 @@ func randWeight(r *rand.Rand, dt DType, rows, cols int) (*Weight, []float32) {
 // weight dtype against gonum run on the decoded weight.
 func TestGemmW(t *testing.T) {
 	forEachAsmLevel(t, func(t *testing.T) {
+		worst := 0.0
+		defer func() { t.Logf("largest |diff|/tol: %.3f", worst) }()
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, dt := range []DType{F32, F16, BF16, F8E4M3, F8E5M2} {
 			for _, sh := range [][3]int{{1, 7, 5}, {3, 40, 33}, {5, 33, 300}, {77, 64, 100}, {130, 97, 257}, {13, 300, 17}} {
@@ -209,7 +216,7 @@ func TestGemmW(t *testing.T) {
 					refGemm(false, true, m, n, k, a, lda, wf, k, want, ldc, beta)
 					refGemm(false, true, m, n, k, absAll(a), lda, absAll(wf), k, mag, ldc, beta)
 					GemmW(m, n, k, a, lda, w, c, ldc, acc)
-					checkGemm(t, fmt.Sprintf("GemmW %s %dx%dx%d acc=%v", dt, m, n, k, acc), m, n, k, c, want, mag, ldc)
+					worst = max(worst, checkGemm(t, fmt.Sprintf("GemmW %s %dx%dx%d acc=%v", dt, m, n, k, acc), m, n, k, c, want, mag, ldc))
 
 					// Left form: C'[n×m] = W[n×k]·Aᵀ, A [m×k] given transposed.
 					c2 := randFloats(r, n*(m+1))
@@ -217,7 +224,7 @@ func TestGemmW(t *testing.T) {
 					refGemm(false, true, n, m, k, wf, k, a, lda, want2, m+1, beta)
 					refGemm(false, true, n, m, k, absAll(wf), k, absAll(a), lda, mag2, m+1, beta)
 					GemmWLeft(n, m, k, w, true, a, lda, c2, m+1, acc)
-					checkGemm(t, fmt.Sprintf("GemmWLeft %s %dx%dx%d acc=%v", dt, n, m, k, acc), n, m, k, c2, want2, mag2, m+1)
+					worst = max(worst, checkGemm(t, fmt.Sprintf("GemmWLeft %s %dx%dx%d acc=%v", dt, n, m, k, acc), n, m, k, c2, want2, mag2, m+1))
 				}
 			}
 		}
