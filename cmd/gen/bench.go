@@ -4,13 +4,18 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/godiffusion/godiffusion/asm"
 	"github.com/godiffusion/godiffusion/models/sd1"
 	"github.com/godiffusion/godiffusion/models/unet"
 	"github.com/godiffusion/godiffusion/models/vae"
+	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/sampling"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -27,7 +32,7 @@ const sd15UNetGFLOP = 803.0
 // random mode: the conditioning is random [1, 77, 768] tensors.
 func runBench(args []string, stdout, stderr io.Writer) error {
 	var arch, model, weights, tokDir, sampler, scheduler string
-	var w, h, steps, threads, normGroups int
+	var w, h, steps, threads, normGroups, textHeads int
 	var cfg float64
 	fs := newFlagSet("gen bench")
 	stringFlag(fs, &arch, "sd1", "model family (sd1)", "arch")
@@ -41,6 +46,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	intFlag(fs, &steps, 2, "sampling steps", "steps")
 	intFlag(fs, &threads, 0, "threads", "t", "threads")
 	intFlag(fs, &normGroups, 0, "GroupNorm groups of a non-standard single-file model", "norm-groups")
+	intFlag(fs, &textHeads, 0, "CLIP heads of a non-standard single-file model (accepted for symmetry with gen; the bench encodes no text)", "text-heads")
 	floatFlag(fs, &cfg, 7, "guidance scale (1 = one UNet pass per step, else a batch of 2)", "cfg-scale", "cfg")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -81,20 +87,21 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		tensor.SetThreads(threads)
 	}
 
-	fmt.Fprintf(stdout, "bench: %dx%d, %d steps, cfg %g, %s/%s, %d threads, kernels %s, GOARCH %s\n",
-		w, h, steps, cfg, sampler, scheduler, tensor.Threads(), asm.Level(), runtime.GOARCH)
+	// Everything is printed at the end as one block, easy to paste into
+	// an issue; progress goes to stderr meanwhile.
 	t0 := time.Now()
 	var pipe *sd1.Pipeline
-	var ctxDim int
+	var source, stored string
+	loadLabel := "build"
 	if model != "" {
 		if _, err := checkModel(model, "sd1"); err != nil {
 			return err
 		}
-		pipe, err = sd1.Load(model, sd1.Options{NormGroups: normGroups, SkipTextEncoder: true})
+		pipe, err = sd1.Load(model, sd1.Options{NormGroups: normGroups, TextHeads: textHeads, SkipTextEncoder: true})
 		if err != nil {
 			return badInput("--model: %v", err)
 		}
-		fmt.Fprintf(stdout, "load %s: %s\n", model, secs(time.Since(t0)))
+		source, stored, loadLabel = model, storedDType(model), "load"
 	} else {
 		u, err := unet.NewRandom(unet.SD15Config(), dt, 1)
 		if err != nil {
@@ -105,17 +112,24 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		pipe = sd1.New(sd1.Components{UNet: u, VAE: v})
-		fmt.Fprintf(stdout, "random weights with the SD1.5 shapes (%s; UNet 320/640/1280/1280, VAE decoder 128/256/512/512): %s\n",
-			weights, secs(time.Since(t0)))
+		source, stored = "random weights, SD1.5 shapes (UNet 320/640/1280/1280, VAE decoder 128/256/512/512)", weights
 	}
 	defer pipe.Close()
-	ctxDim = pipe.UNet.Config.CrossAttentionDim
+	loadTime := time.Since(t0)
+	returnMemory() // the build's garbage must not set the heap target
+	rssLoad := peakRSS()
+	// The UNet is released after sampling (Request.ReleaseUNet): keep what
+	// the report needs.
+	c := pipe.UNet.Config
+	unetParams, unetBytes := pipe.UNet.NumParams(), pipe.UNet.WeightBytes()
+	sd15 := c.BlockOutChannels[0] == 320 && c.CrossAttentionDim == 768
+	ctxDim := c.CrossAttentionDim
 	randCtx := func(seed uint64) *tensor.Tensor {
 		g := sampling.NewGenerator(seed)
 		return tensor.FromData(g.Randn(77*ctxDim), 1, 77, ctxDim)
 	}
 	req := sd1.Request{Seed: 0, Steps: steps, CFG: cfg, Sampler: sampler, Scheduler: scheduler, Width: w, Height: h,
-		Cond: randCtx(10), Uncond: randCtx(11)}
+		Cond: randCtx(10), Uncond: randCtx(11), ReleaseUNet: true}
 	prog := newProgress(stderr, false)
 	bar := prog.bar("")
 	var rssSampling uint64
@@ -130,45 +144,108 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	perStepT := res.Sampling.Seconds() / float64(res.Steps)
-	passes := float64(res.UNetPasses) // batch elements evaluated, summed over calls
-	gflop := sd15UNetGFLOP * float64(w*h) / (512 * 512) * passes
-	achieved := gflop / res.Sampling.Seconds()
-	var peak float64
-	if c := pipe.UNet.Config; c.BlockOutChannels[0] == 320 {
-		peak = machinePeakGFLOPS()
+	rssEnd := peakRSS()
+
+	gogc := fmt.Sprint(currentGCPercent())
+	if os.Getenv("GOGC") != "" {
+		gogc += " (from the environment)"
 	}
-	fmt.Fprintf(stdout, "sampling: %s total, %.2f s/step, %d UNet calls (%d batch passes)",
-		secs(res.Sampling), perStepT, res.ModelCalls, res.UNetPasses)
-	c := pipe.UNet.Config
-	if c.BlockOutChannels[0] == 320 && c.CrossAttentionDim == 768 {
-		fmt.Fprintf(stdout, ", ~%.0f GFLOP/s = %.1f%% of the fp32 FMA peak %.0f GFLOP/s (%d threads × asm.PeakFMA)\n",
+	fmt.Fprintf(stdout, "gen bench — sd1, %s\n", source)
+	fmt.Fprintf(stdout, "  image       %dx%d, %d steps, cfg %g, %s/%s\n", w, h, steps, cfg, sampler, scheduler)
+	fmt.Fprintf(stdout, "  machine     %d threads, kernels %s, GOARCH %s, %s, GOGC %s\n", tensor.Threads(), asm.Level(), runtime.GOARCH, runtime.Version(), gogc)
+	fmt.Fprintf(stdout, "  weights     %s; UNet %.1f M params, %s as held\n", stored, float64(unetParams)/1e6, formatBytes(uint64(unetBytes)))
+	fmt.Fprintf(stdout, "  %-11s %s\n", loadLabel, secs(loadTime))
+	fmt.Fprintf(stdout, "  sampling    %s = %.2f s/step; %d UNet calls, %d batch passes (%s)\n",
+		secs(res.Sampling), res.Sampling.Seconds()/float64(res.Steps), res.ModelCalls, res.UNetPasses, batchNote(cfg))
+	if sd15 {
+		// 803 GFLOP per 64×64 pass, scaled by the latent area.
+		gflop := sd15UNetGFLOP * float64(w*h) / (512 * 512) * float64(res.UNetPasses)
+		achieved := gflop / res.Sampling.Seconds()
+		peak := machinePeakGFLOPS()
+		fmt.Fprintf(stdout, "  compute     ~%.0f GFLOP/s = %.1f%% of peak %.0f GFLOP/s (fp32 FMA peak: asm.PeakFMA run in this process on all %d threads at once)\n",
 			achieved, 100*achieved/peak, peak, tensor.Threads())
 	} else {
-		fmt.Fprintln(stdout, " (GFLOP/s only for SD1.5-shaped UNets)")
+		fmt.Fprintln(stdout, "  compute     (GFLOP/s only for SD1.5-shaped UNets)")
 	}
-	fmt.Fprintf(stdout, "decode: %s\n", secs(res.Decode))
-	fmt.Fprintf(stdout, "peak RSS: %s after sampling, %s after decoding\n", formatBytes(rssSampling), formatBytes(peakRSS()))
+	fmt.Fprintf(stdout, "  decode      %s (VAE, after the UNet was released)\n", secs(res.Decode))
+	fmt.Fprintf(stdout, "  peak RSS    %s after %s, %s after sampling, %s overall (VmHWM, includes mapped weights read)\n",
+		formatBytes(rssLoad), loadLabel, formatBytes(rssSampling), formatBytes(rssEnd))
 	return nil
 }
 
+// batchNote explains the batch passes per UNet call.
+func batchNote(cfg float64) string {
+	if sampling.SkipsUncond(cfg) {
+		return "cfg 1: cond only"
+	}
+	return "cond + uncond in one batch of 2"
+}
+
+// storedDType names the dtypes the UNet weights of the checkpoint at path
+// are stored in, most bytes first (e.g. "f16", or "f16 + f32" when the
+// biases are f32). It reads only the safetensors headers.
+func storedDType(path string) string {
+	files := []string{path}
+	prefix := "model.diffusion_model."
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		fs, err := unet.DiffusersWeightFiles(filepath.Join(path, "unet"), "")
+		if err != nil {
+			return "unknown"
+		}
+		files, prefix = fs, ""
+	}
+	bytes := map[safetensors.DType]int{}
+	for _, name := range files {
+		f, err := safetensors.Open(name)
+		if err != nil {
+			return "unknown"
+		}
+		for _, t := range f.Tensors() {
+			if strings.HasPrefix(t.Name, prefix) {
+				bytes[t.DType] += len(t.Data)
+			}
+		}
+		f.Close()
+	}
+	kinds := make([]safetensors.DType, 0, len(bytes))
+	for k := range bytes {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return bytes[kinds[i]] > bytes[kinds[j]] })
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = strings.ToLower(string(k))
+	}
+	if len(names) == 0 {
+		return "unknown"
+	}
+	return strings.Join(names, " + ") + " (as stored in the file)"
+}
+
 // machinePeakGFLOPS measures the fp32 FMA peak of all worker threads
-// together: asm.PeakFMA's register-only loop on every thread at once.
+// together: asm.PeakFMA's register-only loop on every thread at once, in
+// this process and with the thread count the bench used. The best of three
+// runs is kept, so that a moment of contention on a shared machine does
+// not lower the peak (and inflate the percentage).
 func machinePeakGFLOPS() float64 {
 	n := tensor.Threads()
 	const iters = 20_000_000
 	asm.PeakFMA(iters / 10) // warm up
-	flops := make([]int, n)
-	t0 := time.Now()
-	tensor.Parallel(n, 1, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			flops[i] = asm.PeakFMA(iters)
+	best := 1e-9
+	for range 3 {
+		flops := make([]int, n)
+		t0 := time.Now()
+		tensor.Parallel(n, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				flops[i] = asm.PeakFMA(iters)
+			}
+		})
+		el := time.Since(t0).Seconds()
+		total := 0
+		for _, f := range flops {
+			total += f
 		}
-	})
-	el := time.Since(t0).Seconds()
-	total := 0
-	for _, f := range flops {
-		total += f
+		best = math.Max(best, float64(total)/el/1e9)
 	}
-	return math.Max(float64(total)/el/1e9, 1e-9)
+	return best
 }

@@ -59,8 +59,11 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	fs.Var(&f.seed, "seed", "noise seed (random when absent or -1)")
 	fs.Var(&f.seed, "s", "noise seed (random when absent or -1)")
 	intFlag(fs, &f.steps, 20, "sampling steps", "steps")
-	floatFlag(fs, &f.cfg, 7.0, "classifier-free guidance scale", "cfg-scale", "cfg")
-	stringFlag(fs, &f.sampler, "euler_a", "sampler", "sampler", "sampling-method")
+	// The defaults are ComfyUI's KSampler node (euler, normal, 20 steps,
+	// cfg 8.0) with its EmptyLatentImage of 512×512, so that a seed gives
+	// the picture ComfyUI gives for it.
+	floatFlag(fs, &f.cfg, 8.0, "classifier-free guidance scale", "cfg-scale", "cfg")
+	stringFlag(fs, &f.sampler, "euler", "sampler", "sampler", "sampling-method")
 	stringFlag(fs, &f.scheduler, "normal", "schedule", "scheduler", "schedule")
 	intFlag(fs, &f.width, 512, "image width (multiple of 8)", "W", "width")
 	intFlag(fs, &f.height, 512, "image height (multiple of 8)", "H", "height")
@@ -307,6 +310,8 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	defer pipe.Close()
 	loadTime := time.Since(t0)
+	rememberTokenizer(f.tokenizer, tokDir, stderr)
+	returnMemory()
 
 	var total sd1.Timings
 	for i := 0; i < f.batch; i++ {
@@ -317,6 +322,10 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
 			Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
 			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength,
+			// After the last image's sampling the UNet is not needed:
+			// dropping it before the VAE decodes lowers the peak memory by
+			// its size. Earlier images of a batch keep it.
+			ReleaseUNet: i == f.batch-1,
 		}
 		var tr *trace
 		if f.trace != "" {
@@ -337,7 +346,8 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		total.Steps += res.Steps
 
 		params := pngmeta.Parameters{
-			Prompt: f.prompt, Negative: f.negative, Steps: f.steps, Sampler: f.sampler, Schedule: f.scheduler,
+			Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
+			Sampler: a1111Name(a1111Samplers, f.sampler), Schedule: a1111Name(a1111Schedules, f.scheduler),
 			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
 			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
 		}

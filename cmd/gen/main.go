@@ -2,9 +2,14 @@
 // Go, and inspects the networks it runs.
 //
 //	gen --model v1-5-pruned-emaonly.safetensors --tokenizer tokenizer/ -p "a photo of a cat" -o cat.png
-//	gen tokens --tokenizer DIR [--raw] -p TEXT            first 77-token window ids, as a JSON array
+//	gen --model v1-5-pruned-emaonly.safetensors -p "a dog"   (the tokenizer was cached by the first run)
+//	gen tokens [--tokenizer DIR] [--raw] -p TEXT          first 77-token window ids, as a JSON array
 //	gen text-embed --model PATH -p TEXT -o FILE.safetensors   CLIP hidden states and pooled output
 //	gen bench --arch sd1 [-W 512 -H 512 --steps 2]        timings with random SD1.5-shaped weights
+//
+// Defaults are ComfyUI's KSampler (euler, normal, 20 steps, cfg 8, 512×512).
+// The tokenizer is looked up as sd1.FindTokenizer describes; one given with
+// --tokenizer is cached (sd1.CacheTokenizer) for later runs.
 //
 // Flag names follow stable-diffusion.cpp and A1111 (see usage.go). Bad input
 // (an unknown sampler, a width that is not a multiple of 8, a missing
@@ -21,7 +26,10 @@ import (
 	"strings"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	tuneGC()
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 // run executes the command line args and returns the exit status. It is
 // main without the process: tests call it in-process.

@@ -37,6 +37,7 @@ func runTokens(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return badInput("-p/--prompt: %v", err)
 	}
+	rememberTokenizer(tokDir, dir, stderr)
 	b, _ := json.Marshal(ids)
 	_, err = fmt.Fprintln(stdout, string(b))
 	return err
@@ -91,6 +92,7 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 		return badInput("--model: %v", err)
 	}
 	defer te.Close()
+	rememberTokenizer(tokDir, dir, stderr)
 	hidden, pooled, err := te.Encode(prompt, clipSkip, raw)
 	if err != nil {
 		return err
@@ -100,4 +102,23 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "%s: hidden %s pooled %s (%.2fs)\n", filepath.Base(out), tensor.ShapeString(hidden.Shape), tensor.ShapeString(pooled.Shape), time.Since(t0).Seconds())
 	return nil
+}
+
+// rememberTokenizer copies a tokenizer given with --tokenizer (flagValue;
+// nothing happens without the flag) into the user cache once it has
+// loaded, so that later runs find it without the flag (see
+// sd1.FindTokenizer). It says so on stderr the first time; a cache that
+// cannot be written is a warning, never an error: this run has its
+// tokenizer either way.
+func rememberTokenizer(flagValue, found string, stderr io.Writer) {
+	if flagValue == "" {
+		return
+	}
+	dir, copied, err := sd1.CacheTokenizer(found)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "gen: warning: the tokenizer was not cached (%v); pass --tokenizer again next time\n", err)
+	case copied:
+		fmt.Fprintf(stderr, "tokenizer cached in %s: later runs find it without --tokenizer\n", dir)
+	}
 }

@@ -2,12 +2,15 @@ package main
 
 const usageText = `usage:
   gen [flags]                      generate images (Stable Diffusion 1.x)
-  gen tokens --tokenizer DIR [--raw] -p TEXT
+  gen tokens [--tokenizer DIR | --model PATH] [--raw] -p TEXT
                                    print the first 77-token window's ids as a JSON array
   gen text-embed --model PATH [--tokenizer DIR] [--clip-skip N] [--clip-l FILE] [--raw] -p TEXT -o FILE.safetensors
                                    write the CLIP hidden states (hidden [1,77·chunks,d]) and pooled output (pooled [1,d])
   gen bench --arch sd1 [-W 512 -H 512 --steps 2 --cfg-scale 7 --weights f16|f32 --threads N]
-  gen bench --model FILE [...]     time the stages with random SD1.5-shaped weights, or a real checkpoint
+  gen bench --model PATH [--norm-groups N --text-heads N] [...]
+                                   time the stages with random SD1.5-shaped weights, or a real checkpoint;
+                                   prints one block: per-stage times, s/step, % of the FMA peak (asm.PeakFMA
+                                   measured in-process on the same threads), weights dtype, threads, peak RSS
   gen help
 
 generate flags:
@@ -16,13 +19,14 @@ generate flags:
   -n, --negative-prompt TEXT  negative prompt ("" encodes the empty string)
   -s, --seed N                seed (default random; always printed and saved in the PNG); image i uses seed+i
       --steps N               sampling steps (default 20)
-      --cfg-scale F           guidance scale (default 7; 1 skips the unconditional pass)
-      --sampler NAME          euler, euler_ancestral (euler_a), heun, dpmpp_2m (dpm++2m), ddim, lcm (default euler_a)
+      --cfg-scale F           guidance scale (default 8; 1 skips the unconditional pass)
+      --sampler NAME          euler, euler_ancestral (euler_a), heun, dpmpp_2m (dpm++2m), ddim, lcm (default euler)
       --scheduler NAME        normal (discrete), karras, exponential, simple, sgm_uniform, ddim_uniform (default normal)
   -W, --width N, -H, --height N   image size, multiples of 8 (default 512x512)
       --clip-skip N           1 = last CLIP layer, 2 = penultimate (A1111 "Clip skip")
       --clip-l FILE           replacement CLIP-L text encoder (HF CLIPTextModel .safetensors)
-      --tokenizer DIR         folder with vocab.json + merges.txt (default: the model folder's tokenizer/)
+      --tokenizer DIR         folder with vocab.json + merges.txt, or openai's bpe_simple_vocab_16e6.txt.gz; once given
+                              it is cached (see "Where to get the tokenizer")
       --guidance-rescale F    RescaleCFG multiplier 0..1 (default 0)
       --arch NAME             auto (default), sd1, sdxl, flux; a forced family must match the file
   -b, --batch-count N         images to generate; files get -1, -2, … before the extension
@@ -37,7 +41,13 @@ generate flags:
       --norm-groups N, --text-heads N   hyper-parameters of a non-standard single-file model (defaults 32, 12)
       --quiet                 no progress on stderr
 
+The defaults (euler, normal, 20 steps, cfg 8, 512x512) are ComfyUI's KSampler's, so a seed gives ComfyUI's image.
+The PNG "parameters" text uses A1111's names (Sampler: Euler a, Schedule type: Karras, ...).
+
 Where to get the tokenizer: the tokenizer/ folder (vocab.json, merges.txt) of the Hugging Face repository
-stable-diffusion-v1-5/stable-diffusion-v1-5, or openai/clip-vit-large-patch14.
+stable-diffusion-v1-5/stable-diffusion-v1-5, or openai/clip-vit-large-patch14. Without --tokenizer, gen looks in
+the diffusers model folder's tokenizer/, then next to a single-file model (tokenizer/ or bpe_simple_vocab_16e6.txt.gz),
+then in the cache: $GODIFFUSION_CACHE/clip-tokenizer, or the user cache folder's godiffusion/clip-tokenizer
+(~/.cache/godiffusion/clip-tokenizer on Linux). A --tokenizer that loads is copied there for later runs.
 Exit status: 0 success, 1 failure while running, 2 bad input (one line on stderr, no file written).
 `

@@ -17,10 +17,14 @@
 //	x     = sampler(model, x₀, σ)                    (euler, euler_ancestral, heun, dpmpp_2m, …)
 //	image = VAE.decode(x / 0.18215) ∈ [-1, 1];   uint8 = round(255·clamp((image + 1)/2, 0, 1))
 //
-// Memory: the text encoder is kept by default so that a loaded Pipeline
-// can encode new prompts; with Options.FreeTextEncoder it is dropped after
-// each encoding and reloaded from the checkpoint when a later request
-// needs a prompt that is not cached. Encoded prompts are cached (the last
-// positive/negative pair), so a batch of seeds with one prompt encodes
-// once.
+// Memory: weights stay in their stored dtype and, for files, in the
+// memory mapping (f16 weights are never copied to the heap; biases and
+// norm scales are decoded to float32). Request.ReleaseUNet drops the UNet
+// after sampling, before the VAE decodes, so the two never coexist
+// (cmd/gen sets it on the last image of a batch). The text encoder is
+// kept by default so that a loaded Pipeline can encode new prompts; with
+// Options.FreeTextEncoder it is dropped after each encoding and reloaded
+// from the checkpoint when a later request needs a prompt that is not
+// cached. Encoded prompts are cached (the last positive/negative pair),
+// so a batch of seeds with one prompt encodes once.
 package sd1

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/golden"
@@ -287,5 +288,29 @@ func TestSeedReproducible(t *testing.T) {
 	}
 	if string(other.RGB) == string(first.RGB) {
 		t.Error("seed+1 gave the same image")
+	}
+}
+
+// TestReleaseUNet: a request with ReleaseUNet still gives the reference
+// run (the UNet goes only after sampling), from both layouts; the
+// pipeline then refuses to sample instead of crashing, and closes cleanly.
+func TestReleaseUNet(t *testing.T) {
+	tok := golden.Tokenizer(t, "clip")
+	r := goldenRuns(t)[endToEndRuns[0]]
+	for _, layout := range []string{"single", "diffusers"} {
+		p := loadTiny(t, layout, tok, "")
+		req := requestFor(r)
+		req.ReleaseUNet = true
+		res, err := p.Generate(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRun(t, r, res)
+		if p.UNet != nil {
+			t.Errorf("%s: UNet still held after a ReleaseUNet request", layout)
+		}
+		if _, err := p.Generate(requestFor(r)); err == nil || !strings.Contains(err.Error(), "released") {
+			t.Errorf("%s: Generate after the release: %v, want an error saying the UNet was released", layout, err)
+		}
 	}
 }

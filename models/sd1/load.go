@@ -23,8 +23,9 @@ type Pipeline struct {
 	// SD1's unless a diffusers scheduler config says otherwise.
 	Schedule *sampling.DiscreteSchedule
 
-	params *nn.Params // the single-file checkpoint, when Load opened one
-	cache  condCache
+	params     *nn.Params // the single-file checkpoint, when Load opened one (VAE)
+	unetParams *nn.Params // a second mapping of it for the UNet alone, so that ReleaseUNet unmaps the UNet's pages
+	cache      condCache
 }
 
 // Components are the networks of a pipeline, for callers that build them
@@ -78,7 +79,10 @@ func Load(path string, opts Options) (*Pipeline, error) {
 		if p.params, err = nn.OpenParams(path); err != nil {
 			return nil, err
 		}
-		if p.UNet, err = unet.LoadLDM(p.params, unet.InferOptions{NormGroups: opts.NormGroups}); err != nil {
+		if p.unetParams, err = nn.OpenParams(path); err != nil {
+			return nil, err
+		}
+		if p.UNet, err = unet.LoadLDM(p.unetParams, unet.InferOptions{NormGroups: opts.NormGroups}); err != nil {
 			return nil, err
 		}
 		if p.VAE, err = vae.FromCheckpoint(p.params, &vae.Options{Groups: opts.NormGroups}); err != nil {
@@ -104,15 +108,30 @@ func (p *Pipeline) Close() error {
 	if p.Text != nil {
 		errs = append(errs, p.Text.Close())
 	}
-	if p.UNet != nil {
-		errs = append(errs, p.UNet.Close())
-	}
+	errs = append(errs, p.releaseUNet())
 	if p.VAE != nil {
 		errs = append(errs, p.VAE.Close())
 	}
 	if p.params != nil {
 		errs = append(errs, p.params.Close())
 		p.params = nil
+	}
+	return errors.Join(errs...)
+}
+
+// releaseUNet drops the UNet and unmaps its weights (a no-op when it is
+// already gone). Pages of a memory-mapped checkpoint count in the
+// process's resident set once read, so unmapping is what gives them back;
+// random in-memory weights are freed by the next garbage collection.
+func (p *Pipeline) releaseUNet() error {
+	var errs []error
+	if p.UNet != nil {
+		errs = append(errs, p.UNet.Close())
+		p.UNet = nil
+	}
+	if p.unetParams != nil {
+		errs = append(errs, p.unetParams.Close())
+		p.unetParams = nil
 	}
 	return errors.Join(errs...)
 }

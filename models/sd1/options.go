@@ -10,9 +10,9 @@ import (
 // Options configure Load.
 type Options struct {
 	// TokenizerDir holds the CLIP tokenizer: Hugging Face's vocab.json and
-	// merges.txt, or openai's bpe_simple_vocab_16e6.txt.gz. Empty means the
-	// model folder's tokenizer/ sub-folder (diffusers layout); a single
-	// file carries no tokenizer, so it must then be given.
+	// merges.txt, or openai's bpe_simple_vocab_16e6.txt.gz. Empty means
+	// FindTokenizer's search: the diffusers folder's tokenizer/, a
+	// tokenizer next to a single file, then the user cache.
 	TokenizerDir string
 	// ClipL is an optional stand-alone CLIP-L text encoder file (HF
 	// CLIPTextModel keys, "text_model.*") used instead of the checkpoint's
@@ -81,6 +81,12 @@ type Request struct {
 	// contexts. Uncond may be nil when CFG is 1.
 	Cond, Uncond *tensor.Tensor
 
+	// ReleaseUNet drops the UNet (and unmaps its weights) as soon as
+	// sampling is done, before the VAE decodes, lowering the peak memory
+	// by the UNet's size (1.7 GB for SD1.5 at f16). The pipeline cannot
+	// sample again afterwards: set it only on the last request, e.g. the
+	// last image of a batch (gen does).
+	ReleaseUNet bool
 	// Observer, when set, is called after every model call (see Call).
 	Observer func(Call)
 	// Progress, when set, is called after every sampling step.

@@ -27,7 +27,7 @@ type TextEncoder struct {
 
 // LoadTextEncoder loads only the text side of the SD1 checkpoint at path
 // (single file or diffusers folder), as Load would: tokenizer from
-// opts.TokenizerDir or the folder's tokenizer/, replacement from
+// opts.TokenizerDir or FindTokenizer's search, replacement from
 // opts.ClipL, head count from opts.TextHeads for a single file.
 func LoadTextEncoder(path string, opts Options) (*TextEncoder, error) {
 	info, err := detect.Path(path)
