@@ -45,6 +45,13 @@ func stringFlag(fs *flag.FlagSet, p *string, def, usage string, names ...string)
 	}
 }
 
+// boolFlag registers one bool flag under several names.
+func boolFlag(fs *flag.FlagSet, p *bool, usage string, names ...string) {
+	for _, n := range names {
+		fs.BoolVar(p, n, *p, usage)
+	}
+}
+
 // intFlag registers one int flag under several names.
 func intFlag(fs *flag.FlagSet, p *int, def int, usage string, names ...string) {
 	*p = def

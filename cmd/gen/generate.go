@@ -10,6 +10,7 @@ import (
 	_ "image/jpeg" // --init-img may be a JPEG
 	_ "image/png"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
@@ -45,6 +46,7 @@ type genFlags struct {
 	raw                     bool
 	normGroups, textHeads   int
 	quiet                   bool
+	verbose                 bool
 	initImg                 string
 	strength                float64
 	sizeSet                 bool // -W or -H given explicitly
@@ -82,6 +84,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	intFlag(fs, &f.normGroups, 0, "GroupNorm groups of a single-file model (0 = 32, real SD1)", "norm-groups")
 	intFlag(fs, &f.textHeads, 0, "CLIP attention heads of a single-file model (0 = 12, CLIP-L)", "text-heads")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	boolFlag(fs, &f.verbose, "debug messages on stderr (e.g. checkpoint tensors no component uses)", "v", "verbose")
 	stringFlag(fs, &f.initImg, "", "init image (PNG or JPEG) for image-to-image", "i", "init-img")
 	floatFlag(fs, &f.strength, 0.75, "img2img denoising strength in (0, 1]", "strength")
 	if err := parseFlags(fs, args); err != nil {
@@ -295,6 +298,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		tensor.SetThreads(f.threads)
 	}
 
+	if f.verbose {
+		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
 	prog := newProgress(stderr, f.quiet)
 	t0 := time.Now()
 	pipe, err := sd1.Load(f.model, sd1.Options{

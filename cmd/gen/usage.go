@@ -40,6 +40,7 @@ generate flags:
       --raw                   tokenise prompts literally (no weighting, one 77-token window)
       --norm-groups N, --text-heads N   hyper-parameters of a non-standard single-file model (defaults 32, 12)
       --quiet                 no progress on stderr
+  -v, --verbose               debug messages on stderr (e.g. checkpoint tensors that no component reads)
 
 The defaults (euler, normal, 20 steps, cfg 8, 512x512) are ComfyUI's KSampler's, so a seed gives ComfyUI's image.
 The PNG "parameters" text uses A1111's names (Sampler: Euler a, Schedule type: Karras, ...).

@@ -3,7 +3,9 @@ package sd1
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/godiffusion/godiffusion/models/detect"
 	"github.com/godiffusion/godiffusion/models/unet"
@@ -97,8 +99,34 @@ func Load(path string, opts Options) (*Pipeline, error) {
 			return nil, fmt.Errorf("%s: text encoder width %d does not match the UNet's context width %d", path, d, p.UNet.Config.CrossAttentionDim)
 		}
 	}
+	if p.params != nil {
+		reportUnused(path, p.params.Unused())
+	}
 	ok = true
 	return p, nil
+}
+
+// reportUnused logs once, at debug level, the tensors of a single-file
+// checkpoint that no SD1 component reads: training-time buffers (betas,
+// alphas_cumprod, …), EMA copies, extra heads. The UNet and the text
+// encoder read their own prefixes through their own loaders (which reject
+// what they do not expect), so keys under those prefixes are not listed.
+func reportUnused(path string, unused []string) {
+	var extra []string
+	for _, k := range unused {
+		if !strings.HasPrefix(k, unet.LDMPrefix) && !strings.HasPrefix(k, "cond_stage_model.") {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) == 0 {
+		return
+	}
+	const show = 12
+	listed := extra
+	if len(listed) > show {
+		listed = listed[:show]
+	}
+	slog.Debug("checkpoint tensors not used by the SD1 pipeline", "file", path, "count", len(extra), "first", strings.Join(listed, ", "))
 }
 
 // Close releases the checkpoint files. The pipeline must not be used
