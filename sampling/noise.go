@@ -42,7 +42,7 @@ func NoiseScaling(sigma0 float64, noise, latent *tensor.Tensor, maxDenoise bool)
 	}
 	out := tensor.New(noise.Shape...)
 	for i, n := range noise.Data {
-		v := n * scale
+		v := float32(n * scale) // rounded before the add, as torch's two ops (and no FMA on arm64)
 		if latent != nil {
 			v += latent.Data[i]
 		}
