@@ -30,6 +30,15 @@ var (
 	expBlock int
 	expFn    func(dst, src *float32, n int)
 
+	expSubColsBlock int // expSubColsFn handles rows of n a multiple of it
+	expSubColsFn    func(x, m, sum, tmax *float32, rows, n int, scale float32)
+
+	geluMulBlock int
+	geluMulFn    func(dst, value, gate *float32, n int)
+
+	siluBlock int
+	siluFn    func(dst, src *float32, n int)
+
 	f16Block, bf16Block int
 	f16Fn, bf16Fn       func(dst *float32, src *byte, n int)
 )
@@ -78,5 +87,8 @@ func installGeneric() {
 	axpyBlock, axpyFn = 1, axpyGenericPtr
 	f16Block, f16Fn = 1, f16ToF32GenericPtr
 	expBlock, expFn = 1, expGenericPtr
+	expSubColsBlock, expSubColsFn = 1, expSubColsGenericPtr
+	geluMulBlock, geluMulFn = 1, geluMulGenericPtr
+	siluBlock, siluFn = 1, siluGenericPtr
 	bf16Block, bf16Fn = 1, bf16ToF32GenericPtr
 }

@@ -28,6 +28,9 @@ func install(name string) {
 		f16Block, f16Fn = 8, f16ToF32AVX2
 		bf16Block, bf16Fn = 8, bf16ToF32AVX2
 		expBlock, expFn = 8, expAVX2
+		expSubColsBlock, expSubColsFn = 8, expSubColsAVX2
+		geluMulBlock, geluMulFn = 8, geluMulAVX2
+		siluBlock, siluFn = 8, siluAVX2
 	case "avx512":
 		gemmMR, gemmNR, gemmKernel = 12, 32, sgemmKernelAVX512
 		gemmStridedA, packGatherFn, packGatherMRFn = sgemmKernelStridedAAVX512, packGatherAVX512, packGatherMRAVX512
@@ -37,5 +40,8 @@ func install(name string) {
 		f16Block, f16Fn = 16, f16ToF32AVX512
 		bf16Block, bf16Fn = 16, bf16ToF32AVX512
 		expBlock, expFn = 16, expAVX512
+		expSubColsBlock, expSubColsFn = 16, expSubColsAVX512
+		geluMulBlock, geluMulFn = 16, geluMulAVX512
+		siluBlock, siluFn = 16, siluAVX512
 	}
 }

@@ -56,6 +56,25 @@ DATA expconsts<>+44(SB)/4, $0x0000007f
 DATA expconsts<>+48(SB)/4, $0x3f800000
 GLOBL expconsts<>(SB), RODATA|NOPTR, $52
 
+DATA geluconsts<>+0(SB)/4, $0x3f3504f3
+DATA geluconsts<>+4(SB)/4, $0x40800000
+DATA geluconsts<>+8(SB)/4, $0xc0800000
+DATA geluconsts<>+12(SB)/4, $0xaf95df0b
+DATA geluconsts<>+16(SB)/4, $0x32edffee
+DATA geluconsts<>+20(SB)/4, $0xb60cff51
+DATA geluconsts<>+24(SB)/4, $0xb86ec2d2
+DATA geluconsts<>+28(SB)/4, $0xba40ac63
+DATA geluconsts<>+32(SB)/4, $0xbb41a1f6
+DATA geluconsts<>+36(SB)/4, $0xbc83dbd4
+DATA geluconsts<>+40(SB)/4, $0xb77460cd
+DATA geluconsts<>+44(SB)/4, $0xb95fbd29
+DATA geluconsts<>+48(SB)/4, $0xbadc924e
+DATA geluconsts<>+52(SB)/4, $0xbbf19bf8
+DATA geluconsts<>+56(SB)/4, $0xbc69b6a7
+DATA geluconsts<>+60(SB)/4, $0x3f000000
+DATA geluconsts<>+64(SB)/4, $0x3f800000
+GLOBL geluconsts<>(SB), RODATA|NOPTR, $68
+
 // func sgemmKernelAVX2(k int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
 // Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-41
@@ -572,6 +591,202 @@ expAVX2:
 	JNZ          expAVX2
 
 doneAVX2exp:
+	VZEROUPPER
+	RET
+
+// func expSubColsAVX2(x *float32, m *float32, sum *float32, tmax *float32, rows int, n int, scale float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·expSubColsAVX2(SB), NOSPLIT, $0-52
+	MOVQ x+0(FP), AX
+	MOVQ m+8(FP), CX
+	MOVQ sum+16(FP), DX
+	MOVQ tmax+24(FP), BX
+	MOVQ n+40(FP), SI
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	SHRQ $0x03, SI
+	JZ   doneAVX2esc
+
+colAVX2esc:
+	VMOVUPS (CX), Y0
+	VMOVUPS (DX), Y1
+	VMOVUPS (BX), Y2
+	MOVQ    rows+32(FP), R8
+	MOVQ    AX, R9
+	TESTQ   R8, R8
+	JZ      storeAVX2esc
+
+rowAVX2esc:
+	VMOVUPS      (R9), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMAXPS       Y3, Y2, Y2
+	VBROADCASTSS scale+48(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS expconsts<>+0(SB), Y4
+	VMINPS       Y4, Y3, Y3
+	VBROADCASTSS expconsts<>+4(SB), Y4
+	VMAXPS       Y4, Y3, Y3
+	VBROADCASTSS expconsts<>+8(SB), Y4
+	VMULPS       Y4, Y3, Y4
+	VCVTPS2DQ    Y4, Y5
+	VCVTDQ2PS    Y5, Y4
+	VBROADCASTSS expconsts<>+12(SB), Y6
+	VFNMADD231PS Y6, Y4, Y3
+	VBROADCASTSS expconsts<>+16(SB), Y6
+	VFNMADD231PS Y6, Y4, Y3
+	VBROADCASTSS expconsts<>+20(SB), Y4
+	VBROADCASTSS expconsts<>+24(SB), Y6
+	VFMADD213PS  Y6, Y3, Y4
+	VBROADCASTSS expconsts<>+28(SB), Y6
+	VFMADD213PS  Y6, Y3, Y4
+	VBROADCASTSS expconsts<>+32(SB), Y6
+	VFMADD213PS  Y6, Y3, Y4
+	VBROADCASTSS expconsts<>+36(SB), Y6
+	VFMADD213PS  Y6, Y3, Y4
+	VBROADCASTSS expconsts<>+40(SB), Y6
+	VFMADD213PS  Y6, Y3, Y4
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y4
+	VBROADCASTSS expconsts<>+48(SB), Y3
+	VADDPS       Y3, Y4, Y4
+	VPBROADCASTD expconsts<>+44(SB), Y3
+	VPADDD       Y3, Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (R9)
+	VADDPS       Y4, Y1, Y1
+	ADDQ         DI, R9
+	DECQ         R8
+	JNZ          rowAVX2esc
+
+storeAVX2esc:
+	VMOVUPS Y1, (DX)
+	VMOVUPS Y2, (BX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	DECQ    SI
+	JNZ     colAVX2esc
+
+doneAVX2esc:
+	VZEROUPPER
+	RET
+
+// func geluMulAVX2(dst *float32, value *float32, gate *float32, n int)
+// Requires: AVX, FMA3
+TEXT ·geluMulAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ value+8(FP), CX
+	MOVQ gate+16(FP), DX
+	MOVQ n+24(FP), BX
+	SHRQ $0x03, BX
+	JZ   doneAVX2gelu
+
+geluAVX2:
+	VMOVUPS      (DX), Y0
+	VBROADCASTSS geluconsts<>+0(SB), Y1
+	VMULPS       Y1, Y0, Y1
+	VBROADCASTSS geluconsts<>+4(SB), Y2
+	VMINPS       Y2, Y1, Y1
+	VBROADCASTSS geluconsts<>+8(SB), Y2
+	VMAXPS       Y2, Y1, Y1
+	VMULPS       Y1, Y1, Y2
+	VBROADCASTSS geluconsts<>+12(SB), Y3
+	VBROADCASTSS geluconsts<>+16(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VBROADCASTSS geluconsts<>+20(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VBROADCASTSS geluconsts<>+24(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VBROADCASTSS geluconsts<>+28(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VBROADCASTSS geluconsts<>+32(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VBROADCASTSS geluconsts<>+36(SB), Y4
+	VFMADD213PS  Y4, Y2, Y3
+	VBROADCASTSS geluconsts<>+40(SB), Y4
+	VBROADCASTSS geluconsts<>+44(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS geluconsts<>+48(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS geluconsts<>+52(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VBROADCASTSS geluconsts<>+56(SB), Y5
+	VFMADD213PS  Y5, Y2, Y4
+	VMULPS       Y1, Y3, Y3
+	VDIVPS       Y4, Y3, Y3
+	VBROADCASTSS geluconsts<>+64(SB), Y1
+	VADDPS       Y1, Y3, Y3
+	VBROADCASTSS geluconsts<>+60(SB), Y1
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y0, Y3, Y3
+	VMULPS       (CX), Y3, Y3
+	VMOVUPS      Y3, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	DECQ         BX
+	JNZ          geluAVX2
+
+doneAVX2gelu:
+	VZEROUPPER
+	RET
+
+// func siluAVX2(dst *float32, src *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·siluAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	SHRQ $0x03, DX
+	JZ   doneAVX2silu
+
+siluAVX2:
+	VMOVUPS      (CX), Y0
+	VXORPS       Y1, Y1, Y1
+	VSUBPS       Y0, Y1, Y1
+	VBROADCASTSS expconsts<>+0(SB), Y2
+	VMINPS       Y2, Y1, Y1
+	VBROADCASTSS expconsts<>+4(SB), Y2
+	VMAXPS       Y2, Y1, Y1
+	VBROADCASTSS expconsts<>+8(SB), Y2
+	VMULPS       Y2, Y1, Y2
+	VCVTPS2DQ    Y2, Y3
+	VCVTDQ2PS    Y3, Y2
+	VBROADCASTSS expconsts<>+12(SB), Y4
+	VFNMADD231PS Y4, Y2, Y1
+	VBROADCASTSS expconsts<>+16(SB), Y4
+	VFNMADD231PS Y4, Y2, Y1
+	VBROADCASTSS expconsts<>+20(SB), Y2
+	VBROADCASTSS expconsts<>+24(SB), Y4
+	VFMADD213PS  Y4, Y1, Y2
+	VBROADCASTSS expconsts<>+28(SB), Y4
+	VFMADD213PS  Y4, Y1, Y2
+	VBROADCASTSS expconsts<>+32(SB), Y4
+	VFMADD213PS  Y4, Y1, Y2
+	VBROADCASTSS expconsts<>+36(SB), Y4
+	VFMADD213PS  Y4, Y1, Y2
+	VBROADCASTSS expconsts<>+40(SB), Y4
+	VFMADD213PS  Y4, Y1, Y2
+	VMULPS       Y1, Y1, Y4
+	VFMADD213PS  Y1, Y4, Y2
+	VBROADCASTSS expconsts<>+48(SB), Y1
+	VADDPS       Y1, Y2, Y2
+	VPBROADCASTD expconsts<>+44(SB), Y1
+	VPADDD       Y1, Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y2, Y2
+	VBROADCASTSS expconsts<>+48(SB), Y1
+	VADDPS       Y1, Y2, Y2
+	VDIVPS       Y2, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, AX
+	DECQ         DX
+	JNZ          siluAVX2
+
+doneAVX2silu:
 	VZEROUPPER
 	RET
 
@@ -1338,5 +1553,201 @@ expAVX512:
 	JNZ          expAVX512
 
 doneAVX512exp:
+	VZEROUPPER
+	RET
+
+// func expSubColsAVX512(x *float32, m *float32, sum *float32, tmax *float32, rows int, n int, scale float32)
+// Requires: AVX, AVX512F
+TEXT ·expSubColsAVX512(SB), NOSPLIT, $0-52
+	MOVQ x+0(FP), AX
+	MOVQ m+8(FP), CX
+	MOVQ sum+16(FP), DX
+	MOVQ tmax+24(FP), BX
+	MOVQ n+40(FP), SI
+	MOVQ SI, DI
+	SHLQ $0x02, DI
+	SHRQ $0x04, SI
+	JZ   doneAVX512esc
+
+colAVX512esc:
+	VMOVUPS (CX), Z0
+	VMOVUPS (DX), Z1
+	VMOVUPS (BX), Z2
+	MOVQ    rows+32(FP), R8
+	MOVQ    AX, R9
+	TESTQ   R8, R8
+	JZ      storeAVX512esc
+
+rowAVX512esc:
+	VMOVUPS      (R9), Z3
+	VSUBPS       Z0, Z3, Z3
+	VMAXPS       Z3, Z2, Z2
+	VBROADCASTSS scale+48(FP), Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS expconsts<>+0(SB), Z4
+	VMINPS       Z4, Z3, Z3
+	VBROADCASTSS expconsts<>+4(SB), Z4
+	VMAXPS       Z4, Z3, Z3
+	VBROADCASTSS expconsts<>+8(SB), Z4
+	VMULPS       Z4, Z3, Z4
+	VCVTPS2DQ    Z4, Z5
+	VCVTDQ2PS    Z5, Z4
+	VBROADCASTSS expconsts<>+12(SB), Z6
+	VFNMADD231PS Z6, Z4, Z3
+	VBROADCASTSS expconsts<>+16(SB), Z6
+	VFNMADD231PS Z6, Z4, Z3
+	VBROADCASTSS expconsts<>+20(SB), Z4
+	VBROADCASTSS expconsts<>+24(SB), Z6
+	VFMADD213PS  Z6, Z3, Z4
+	VBROADCASTSS expconsts<>+28(SB), Z6
+	VFMADD213PS  Z6, Z3, Z4
+	VBROADCASTSS expconsts<>+32(SB), Z6
+	VFMADD213PS  Z6, Z3, Z4
+	VBROADCASTSS expconsts<>+36(SB), Z6
+	VFMADD213PS  Z6, Z3, Z4
+	VBROADCASTSS expconsts<>+40(SB), Z6
+	VFMADD213PS  Z6, Z3, Z4
+	VMULPS       Z3, Z3, Z6
+	VFMADD213PS  Z3, Z6, Z4
+	VBROADCASTSS expconsts<>+48(SB), Z3
+	VADDPS       Z3, Z4, Z4
+	VPBROADCASTD expconsts<>+44(SB), Z3
+	VPADDD       Z3, Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z4, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS       Z4, Z1, Z1
+	ADDQ         DI, R9
+	DECQ         R8
+	JNZ          rowAVX512esc
+
+storeAVX512esc:
+	VMOVUPS Z1, (DX)
+	VMOVUPS Z2, (BX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, BX
+	DECQ    SI
+	JNZ     colAVX512esc
+
+doneAVX512esc:
+	VZEROUPPER
+	RET
+
+// func geluMulAVX512(dst *float32, value *float32, gate *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluMulAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ value+8(FP), CX
+	MOVQ gate+16(FP), DX
+	MOVQ n+24(FP), BX
+	SHRQ $0x04, BX
+	JZ   doneAVX512gelu
+
+geluAVX512:
+	VMOVUPS      (DX), Z0
+	VBROADCASTSS geluconsts<>+0(SB), Z1
+	VMULPS       Z1, Z0, Z1
+	VBROADCASTSS geluconsts<>+4(SB), Z2
+	VMINPS       Z2, Z1, Z1
+	VBROADCASTSS geluconsts<>+8(SB), Z2
+	VMAXPS       Z2, Z1, Z1
+	VMULPS       Z1, Z1, Z2
+	VBROADCASTSS geluconsts<>+12(SB), Z3
+	VBROADCASTSS geluconsts<>+16(SB), Z4
+	VFMADD213PS  Z4, Z2, Z3
+	VBROADCASTSS geluconsts<>+20(SB), Z4
+	VFMADD213PS  Z4, Z2, Z3
+	VBROADCASTSS geluconsts<>+24(SB), Z4
+	VFMADD213PS  Z4, Z2, Z3
+	VBROADCASTSS geluconsts<>+28(SB), Z4
+	VFMADD213PS  Z4, Z2, Z3
+	VBROADCASTSS geluconsts<>+32(SB), Z4
+	VFMADD213PS  Z4, Z2, Z3
+	VBROADCASTSS geluconsts<>+36(SB), Z4
+	VFMADD213PS  Z4, Z2, Z3
+	VBROADCASTSS geluconsts<>+40(SB), Z4
+	VBROADCASTSS geluconsts<>+44(SB), Z5
+	VFMADD213PS  Z5, Z2, Z4
+	VBROADCASTSS geluconsts<>+48(SB), Z5
+	VFMADD213PS  Z5, Z2, Z4
+	VBROADCASTSS geluconsts<>+52(SB), Z5
+	VFMADD213PS  Z5, Z2, Z4
+	VBROADCASTSS geluconsts<>+56(SB), Z5
+	VFMADD213PS  Z5, Z2, Z4
+	VMULPS       Z1, Z3, Z3
+	VDIVPS       Z4, Z3, Z3
+	VBROADCASTSS geluconsts<>+64(SB), Z1
+	VADDPS       Z1, Z3, Z3
+	VBROADCASTSS geluconsts<>+60(SB), Z1
+	VMULPS       Z1, Z0, Z0
+	VMULPS       Z0, Z3, Z3
+	VMULPS       (CX), Z3, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         BX
+	JNZ          geluAVX512
+
+doneAVX512gelu:
+	VZEROUPPER
+	RET
+
+// func siluAVX512(dst *float32, src *float32, n int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·siluAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ n+16(FP), DX
+	SHRQ $0x04, DX
+	JZ   doneAVX512silu
+
+siluAVX512:
+	VMOVUPS      (CX), Z0
+	VXORPS       Z1, Z1, Z1
+	VSUBPS       Z0, Z1, Z1
+	VBROADCASTSS expconsts<>+0(SB), Z2
+	VMINPS       Z2, Z1, Z1
+	VBROADCASTSS expconsts<>+4(SB), Z2
+	VMAXPS       Z2, Z1, Z1
+	VBROADCASTSS expconsts<>+8(SB), Z2
+	VMULPS       Z2, Z1, Z2
+	VCVTPS2DQ    Z2, Z3
+	VCVTDQ2PS    Z3, Z2
+	VBROADCASTSS expconsts<>+12(SB), Z4
+	VFNMADD231PS Z4, Z2, Z1
+	VBROADCASTSS expconsts<>+16(SB), Z4
+	VFNMADD231PS Z4, Z2, Z1
+	VBROADCASTSS expconsts<>+20(SB), Z2
+	VBROADCASTSS expconsts<>+24(SB), Z4
+	VFMADD213PS  Z4, Z1, Z2
+	VBROADCASTSS expconsts<>+28(SB), Z4
+	VFMADD213PS  Z4, Z1, Z2
+	VBROADCASTSS expconsts<>+32(SB), Z4
+	VFMADD213PS  Z4, Z1, Z2
+	VBROADCASTSS expconsts<>+36(SB), Z4
+	VFMADD213PS  Z4, Z1, Z2
+	VBROADCASTSS expconsts<>+40(SB), Z4
+	VFMADD213PS  Z4, Z1, Z2
+	VMULPS       Z1, Z1, Z4
+	VFMADD213PS  Z1, Z4, Z2
+	VBROADCASTSS expconsts<>+48(SB), Z1
+	VADDPS       Z1, Z2, Z2
+	VPBROADCASTD expconsts<>+44(SB), Z1
+	VPADDD       Z1, Z3, Z3
+	VPSLLD       $0x17, Z3, Z3
+	VMULPS       Z3, Z2, Z2
+	VBROADCASTSS expconsts<>+48(SB), Z1
+	VADDPS       Z1, Z2, Z2
+	VDIVPS       Z2, Z0, Z0
+	VMOVUPS      Z0, (AX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, AX
+	DECQ         DX
+	JNZ          siluAVX512
+
+doneAVX512silu:
 	VZEROUPPER
 	RET

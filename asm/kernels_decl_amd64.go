@@ -54,6 +54,21 @@ func packGatherMRAVX2(dst *float32, src *float32, ld int, kc int)
 //go:noescape
 func expAVX2(dst *float32, src *float32, n int)
 
+// expSubColsAVX2 computes x[r,j] = e^(scale·(x[r,j]−m[j])), sum[j] += x[r,j], tmax[j] = max(tmax[j], x[r,j]−m[j]) over a rows×n tile (n a multiple of 8).
+//
+//go:noescape
+func expSubColsAVX2(x *float32, m *float32, sum *float32, tmax *float32, rows int, n int, scale float32)
+
+// geluMulAVX2 computes dst[i] = value[i]·gelu(gate[i]) (exact erf GELU) for n a multiple of 8.
+//
+//go:noescape
+func geluMulAVX2(dst *float32, value *float32, gate *float32, n int)
+
+// siluAVX2 computes dst[i] = src[i]/(1 + e^(−src[i])) for n a multiple of 8.
+//
+//go:noescape
+func siluAVX2(dst *float32, src *float32, n int)
+
 // sgemmKernelAVX512 computes the 12×32 tile C (+)= Ã·B̃ from packed panels (see avogen).
 //
 //go:noescape
@@ -103,3 +118,18 @@ func packGatherMRAVX512(dst *float32, src *float32, ld int, kc int)
 //
 //go:noescape
 func expAVX512(dst *float32, src *float32, n int)
+
+// expSubColsAVX512 computes x[r,j] = e^(scale·(x[r,j]−m[j])), sum[j] += x[r,j], tmax[j] = max(tmax[j], x[r,j]−m[j]) over a rows×n tile (n a multiple of 16).
+//
+//go:noescape
+func expSubColsAVX512(x *float32, m *float32, sum *float32, tmax *float32, rows int, n int, scale float32)
+
+// geluMulAVX512 computes dst[i] = value[i]·gelu(gate[i]) (exact erf GELU) for n a multiple of 16.
+//
+//go:noescape
+func geluMulAVX512(dst *float32, value *float32, gate *float32, n int)
+
+// siluAVX512 computes dst[i] = src[i]/(1 + e^(−src[i])) for n a multiple of 16.
+//
+//go:noescape
+func siluAVX512(dst *float32, src *float32, n int)

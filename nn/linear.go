@@ -80,3 +80,49 @@ func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
 	}
 	return y
 }
+
+// ForwardChannels applies the layer over the channel axis of a feature map
+// x [B, in, H, W] (a 1×1 convolution) and returns the result as tokens
+// [B, H·W, out]:
+//
+//	y[b, p, :] = W·x[b, :, p] + bias
+//
+// the same as Forward(tensor.NCHWToNLC(x)), with the transpose done while
+// the GEMM packs x (tensor.GemmWTransA) instead of as a separate copy.
+func (l *Linear) ForwardChannels(x *tensor.Tensor) *tensor.Tensor {
+	in, out := l.In(), l.Out()
+	if len(x.Shape) != 4 || x.Shape[1] != in {
+		panic(fmt.Sprintf("nn.Linear.ForwardChannels: input %s, layer expects [B, %d, H, W]", tensor.ShapeString(x.Shape), in))
+	}
+	b, hw := x.Shape[0], x.Shape[2]*x.Shape[3]
+	y := tensor.New(b, hw, out)
+	for i := range b {
+		tensor.GemmWTransA(hw, out, in, x.Data[i*in*hw:(i+1)*in*hw], hw, l.W, y.Data[i*hw*out:(i+1)*hw*out], out, false)
+	}
+	if l.B != nil {
+		tensor.AddRowBiasInPlace(y, l.B)
+	}
+	return y
+}
+
+// AddToChannels applies the layer to tokens t [B, N, in] and adds the
+// result, channel-major, to the feature map dst [B, out, H, W] (H·W = N):
+//
+//	dst[b, :, p] += W·t[b, p, :] + bias
+//
+// the same as dst += tensor.NLCToNCHW(Forward(t), H, W) without the
+// transposed copy: the GEMM (tensor.GemmWLeft) accumulates straight into dst.
+func (l *Linear) AddToChannels(dst, t *tensor.Tensor) {
+	in, out := l.In(), l.Out()
+	if len(dst.Shape) != 4 || dst.Shape[1] != out || len(t.Shape) != 3 || t.Shape[0] != dst.Shape[0] ||
+		t.Shape[1] != dst.Shape[2]*dst.Shape[3] || t.Shape[2] != in {
+		panic(fmt.Sprintf("nn.Linear.AddToChannels: tokens %s, map %s, layer %d -> %d", tensor.ShapeString(t.Shape), tensor.ShapeString(dst.Shape), in, out))
+	}
+	b, n := t.Shape[0], t.Shape[1]
+	for i := range b {
+		tensor.GemmWLeft(out, n, in, l.W, true, t.Data[i*n*in:(i+1)*n*in], in, dst.Data[i*out*n:(i+1)*out*n], n, true)
+	}
+	if l.B != nil {
+		tensor.AddChannelBiasInPlace(dst, l.B)
+	}
+}

@@ -24,6 +24,18 @@ func (g *GroupNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return tensor.GroupNorm(x, g.Groups, g.Gamma, g.Beta, g.Eps)
 }
 
+// ForwardSiLU returns SiLU(GroupNorm(x)) in one pass (tensor.GroupNormSiLU).
+func (g *GroupNorm) ForwardSiLU(x *tensor.Tensor) *tensor.Tensor {
+	return tensor.GroupNormSiLU(x, g.Groups, g.Gamma, g.Beta, g.Eps)
+}
+
+// ForwardSiLUInPlace overwrites x with SiLU(GroupNorm(x)) and returns it,
+// for an x nothing else reads afterwards.
+func (g *GroupNorm) ForwardSiLUInPlace(x *tensor.Tensor) *tensor.Tensor {
+	tensor.GroupNormSiLUInPlace(x, g.Groups, g.Gamma, g.Beta, g.Eps)
+	return x
+}
+
 // LayerNorm is torch.nn.LayerNorm over the last axis (see tensor.LayerNorm).
 // Gamma and Beta may be nil (elementwise_affine=False).
 type LayerNorm struct {

@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+
+	"github.com/godiffusion/godiffusion/asm"
 )
 
 // mapInPlace applies f to every element of t, in parallel chunks.
@@ -11,8 +13,9 @@ func mapInPlace(t *Tensor, f func(x []float32)) {
 	Parallel(len(td), elementwiseGrain, func(lo, hi int) { f(td[lo:hi]) })
 }
 
-// SiLUInPlace applies SiLU (swish), x·σ(x) = x / (1 + e^−x), to every element.
-func SiLUInPlace(t *Tensor) { sigmoidGateInPlace(t, 1) }
+// SiLUInPlace applies SiLU (swish), x·σ(x) = x / (1 + e^−x), to every
+// element (vectorised: asm.SiLU).
+func SiLUInPlace(t *Tensor) { mapInPlace(t, func(d []float32) { asm.SiLU(d, d) }) }
 
 // sigmoidGateInPlace computes x·σ(k·x) = x / (1 + e^(−k·x)) elementwise.
 func sigmoidGateInPlace(t *Tensor, k float32) {
@@ -50,7 +53,8 @@ func gelu(x float32) float32 { return 0.5 * x * (1 + erf32(x*(1/math.Sqrt2))) }
 
 // GEGLU returns value ⊙ gelu(gate) where value and gate are the first and
 // second halves of x's last axis: x [..., 2n] -> [..., n] (the gated
-// feed-forward of the SD transformer blocks, exact erf GELU).
+// feed-forward of the SD transformer blocks, exact erf GELU; vectorised by
+// asm.GeluMul, the same rational erf as erf32).
 func GEGLU(x *Tensor) *Tensor {
 	rows, two := rowsOf("GEGLU", x)
 	if two%2 != 0 {
@@ -64,10 +68,7 @@ func GEGLU(x *Tensor) *Tensor {
 		for r := lo; r < hi; r++ {
 			value := x.Data[r*two : r*two+n]
 			gate := x.Data[r*two+n:][:len(value)]
-			dst := out.Data[r*n:][:len(value)]
-			for i, v := range value {
-				dst[i] = v * gelu(gate[i])
-			}
+			asm.GeluMul(out.Data[r*n:(r+1)*n], value, gate)
 		}
 	})
 	return out

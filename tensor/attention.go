@@ -132,6 +132,7 @@ type attnWorker struct {
 	m, l []float32 // running max and normaliser per query
 
 	mNew, sum, alpha []float32 // per query of one strip
+	tmax             []float32 // per query of one strip: largest s − ref seen by weights
 }
 
 func (pl *attnPlan) newWorker() *attnWorker {
@@ -145,6 +146,7 @@ func (pl *attnPlan) newWorker() *attnWorker {
 		mNew:  make([]float32, pl.nr),
 		sum:   make([]float32, pl.nr),
 		alpha: make([]float32, pl.nr),
+		tmax:  make([]float32, pl.nr),
 	}
 }
 
@@ -295,11 +297,30 @@ func (w *attnWorker) firstVisible(p, qs, k0, q0 int, causal bool) int {
 
 // weights replaces the scores of strip qs by p = 2^((s − ref)/64) (0 where
 // hidden or padding) and sets w.sum to each column's Σ p. It gives up,
-// returning false, as soon as a score exceeds ref by more than maxT.
+// returning false, when a score exceeds ref by more than maxT (without
+// causal masking only after the whole tile, whose scores are then lost).
+//
+// Without a mask the tile's visible part is the first valid rows, all nr
+// columns, and one vectorised pass (asm.ExpSubCols) does the work; a
+// score far below ref gives a weight of about 1e−38 instead of 0 there,
+// which no sum can notice.
 func (w *attnWorker) weights(qs, k0, q0, cols, valid int, causal bool, ref []float32, maxT float32) bool {
 	nr := w.pl.nr
 	tile := w.pb[qs*w.pl.bk*nr : qs*w.pl.bk*nr+cols*nr]
 	clear(w.sum)
+	if !causal {
+		for j := range w.tmax {
+			w.tmax[j] = float32(math.Inf(-1))
+		}
+		asm.ExpSubCols(tile[:valid*nr], valid, ref[:nr], w.sum, w.tmax, 0.693147180559945309/64)
+		for _, t := range w.tmax {
+			if t > maxT {
+				return false
+			}
+		}
+		clear(tile[valid*nr:])
+		return true
+	}
 	for p := range valid {
 		row := tile[p*nr : (p+1)*nr]
 		f := w.firstVisible(p, qs, k0, q0, causal)

@@ -1,6 +1,10 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/godiffusion/godiffusion/asm"
+)
 
 // Conv2d computes the 2-D cross-correlation of x [N, Cin, H, W] with the
 // weight w [Cout, Cin, kh, kw] plus bias [Cout] (nil for none), with equal
@@ -15,7 +19,9 @@ import "fmt"
 // cols[Cin·kh·kw, OH·OW], written straight into the NCHW output. The im2col
 // matrix "cols" is never materialised: the GEMM's B packer (packIm2col)
 // gathers each cache block of it from x on the fly, and the weight is
-// converted from its stored dtype while its panels are packed. A 1×1,
+// converted from its stored dtype while its panels are packed, once per
+// call for all images (prepackA: a float32 copy of the weight in panel
+// order, at most prepackMaxFloats, lives for the duration of the call). A 1×1,
 // stride-1, unpadded convolution reads x directly as the [Cin, H·W] matrix.
 func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 	if len(x.Shape) != 4 {
@@ -46,22 +52,37 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 	k := cin * kh * kw
 	pix := oh * ow
 	direct := kh == 1 && kw == 1 && stride == 1 && pad == 0
+	// The weight is decoded and packed once for all images when its
+	// float32 panels are small enough; the largest (1280 channels at the
+	// UNet's 8×8 and 16×16 levels, with few pixels per image) are packed
+	// block by block inside the GEMM, as often as the GEMM needs them.
+	wA := operandA{pack: packWeightRows(w, k)}
+	if mr, _ := asm.GemmTile(); (cout+mr-1)/mr*mr*k <= prepackMaxFloats {
+		var release func()
+		wA, release = prepackA(wA.pack, cout, k, mr)
+		defer release()
+	}
 	for b := 0; b < n; b++ {
 		in := x.Data[b*cin*h*wd : (b+1)*cin*h*wd]
 		o := out.Data[b*cout*pix : (b+1)*cout*pix]
 		if bias != nil {
-			for c, v := range bias {
-				row := o[c*pix : (c+1)*pix]
-				for i := range row {
-					row[i] = v
+			// In parallel: this first write to a fresh output also takes
+			// its page faults, as slow as the fill itself.
+			Parallel(cout, max(1, elementwiseGrain/max(pix, 1)), func(lo, hi int) {
+				for c := lo; c < hi; c++ {
+					row := o[c*pix : (c+1)*pix]
+					v := bias[c]
+					for i := range row {
+						row[i] = v
+					}
 				}
-			}
+			})
 		}
 		packB := packDepthContig(in, pix)
 		if !direct {
 			packB = packIm2col(in, h, wd, kh, kw, stride, pad, ow)
 		}
-		gemmDriver(cout, pix, k, operandA{pack: packWeightRows(w, k)}, packB, o, pix, bias != nil)
+		gemmDriver(cout, pix, k, wA, packB, o, pix, bias != nil)
 	}
 	return out
 }
@@ -128,3 +149,8 @@ func packIm2col(in []float32, h, wd, kh, kw, stride, pad, ow int) packer {
 		}
 	}
 }
+
+// prepackMaxFloats bounds the float32 weight panels Conv2d packs up front
+// (16 MiB: every VAE convolution and the UNet's 64×64 and 32×32 levels).
+// A variable so that tests can run both paths.
+var prepackMaxFloats = 4 << 20

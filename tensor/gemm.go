@@ -87,10 +87,14 @@ func checkWeight(op string, w *Weight, rows, k int) {
 // non-nil) a row-major float32 matrix with row stride ld that the
 // micro-kernel reads in place (asm.GemmKernelStridedA), skipping the
 // transposing copy that packing a k-contiguous matrix needs.
+//
+// With panels non-nil, A is already packed for its whole depth (see
+// prepackA) and the kernel reads the panels in place: no packing at all.
 type operandA struct {
 	pack   packer
 	direct []float32
 	ld     int
+	panels []float32
 }
 
 // rowMajorA describes a row-major A [m×k] (stride lda): read in place when
@@ -247,7 +251,9 @@ func gemmBlock(m, n, k, i0, j0 int, opA operandA, packB packer, c []float32, ldc
 			packB(*bufB, j0+jc, nc, pc, kc, nr, scratch)
 			for ic := 0; ic < m; ic += mcb {
 				mc := min(mcb, m-ic)
-				if opA.direct == nil {
+				if opA.panels != nil {
+					// read in place below
+				} else if opA.direct == nil {
 					opA.pack(*bufA, i0+ic, mc, pc, kc, mr, scratch)
 				} else if mc%mr != 0 { // only the ragged last tile is packed
 					last := mc / mr * mr
@@ -258,6 +264,9 @@ func gemmBlock(m, n, k, i0, j0 int, opA operandA, packB packer, c []float32, ldc
 					nrr := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
 						ap := (*bufA)[ir*kc:]
+						if opA.panels != nil {
+							ap = opA.panels[(i0+ic+ir)*k+pc*mr:] // strip (i0+ic+ir)/mr, depth pc
+						}
 						mrr := min(mr, mc-ir)
 						cp := c[(ic+ir)*ldc+jr:]
 						if mrr == mr && opA.direct != nil {

@@ -1,6 +1,10 @@
 package tensor
 
-import "github.com/godiffusion/godiffusion/asm"
+import (
+	"sync"
+
+	"github.com/godiffusion/godiffusion/asm"
+)
 
 // Packing: the GEMM driver (gemm.go) never reads A or B directly in its
 // inner loops. It first copies a block of each operand into "micro-panels"
@@ -78,4 +82,51 @@ func packWeightRows(w *Weight, k int) packer {
 			asm.PackPanel(dst[q*kc*tile:(q+1)*kc*tile], scratch, kc, n, kc, tile)
 		}
 	}
+}
+
+// prepackA packs all m rows of an A operand for its whole depth k, once:
+// strip q (rows [q·mr, q·mr+mr), zero past m) holds depth p at
+// panels[q·k·mr + p·mr:], so the micro-panel of any depth block [p0,
+// p0+kc) is the contiguous run starting at q·k·mr + p0·mr, exactly what
+// the micro-kernel reads. A convolution packs its weight this way once per
+// call instead of once per (image, worker, column block), which for f16
+// weights also means decoding them once. Strips are packed in parallel,
+// each from a scratch copy of at most mr × prepackDepth floats (kept in L1/L2).
+// Call release when the GEMMs are done: the buffer returns to a pool, so
+// the next convolution reuses it instead of allocating (and
+// page-faulting) a fresh one.
+func prepackA(pack packer, m, k, mr int) (op operandA, release func()) {
+	strips := (m + mr - 1) / mr
+	buf := getPanels(strips * mr * k)
+	panels := *buf
+	Parallel(strips, 1, func(lo, hi int) {
+		scratch := getScratch(mr * min(k, prepackDepth))
+		defer putScratch(scratch)
+		for q := lo; q < hi; q++ {
+			strip := panels[q*mr*k : (q+1)*mr*k]
+			for p0 := 0; p0 < k; p0 += prepackDepth {
+				kc := min(prepackDepth, k-p0)
+				// Packed with depth kc, the block's layout (p·mr + i) is
+				// that of the strip from p0 on: the same stride mr.
+				pack(strip[p0*mr:(p0+kc)*mr], q*mr, min(mr, m-q*mr), p0, kc, mr, *scratch)
+			}
+		}
+	})
+	return operandA{panels: panels}, func() { panelPool.Put(buf) }
+}
+
+// prepackDepth is the depth packed per step by prepackA (its scratch is
+// mr × prepackDepth floats, as the GEMM's own packing uses).
+const prepackDepth = kcMax
+
+// panelPool keeps the buffer of the last prepackA for the next one.
+var panelPool sync.Pool
+
+func getPanels(n int) *[]float32 {
+	if p, ok := panelPool.Get().(*[]float32); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n)
+	return &s
 }

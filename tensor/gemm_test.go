@@ -225,6 +225,20 @@ func TestGemmW(t *testing.T) {
 					refGemm(false, true, n, m, k, absAll(wf), k, absAll(a), lda, mag2, m+1, beta)
 					GemmWLeft(n, m, k, w, true, a, lda, c2, m+1, acc)
 					worst = max(worst, checkGemm(t, fmt.Sprintf("GemmWLeft %s %dx%dx%d acc=%v", dt, n, m, k, acc), n, m, k, c2, want2, mag2, m+1))
+
+					// Transposed A: C[m×n] = Aᵀ·Wᵀ with A stored [k×m].
+					at := make([]float32, k*(m+3))
+					for i := range m {
+						for p := range k {
+							at[p*(m+3)+i] = a[i*lda+p]
+						}
+					}
+					c3 := randFloats(r, m*ldc)
+					want3, mag3 := append([]float32(nil), c3...), absAll(c3)
+					refGemm(false, true, m, n, k, a, lda, wf, k, want3, ldc, beta)
+					refGemm(false, true, m, n, k, absAll(a), lda, absAll(wf), k, mag3, ldc, beta)
+					GemmWTransA(m, n, k, at, m+3, w, c3, ldc, acc)
+					worst = max(worst, checkGemm(t, fmt.Sprintf("GemmWTransA %s %dx%dx%d acc=%v", dt, m, n, k, acc), m, n, k, c3, want3, mag3, ldc))
 				}
 			}
 		}

@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+
+	"github.com/godiffusion/godiffusion/asm"
 )
 
 // meanVar returns the mean and the (biased, divide-by-n) variance of d in
@@ -94,6 +96,31 @@ func sumF64(d []float32, shift float32) float64 {
 // gamma and beta (length C) may be nil (no affine transform). Statistics are
 // accumulated in float64.
 func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tensor {
+	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	groupNorm(out, x, groups, gamma, beta, eps, false)
+	return out
+}
+
+// GroupNormSiLU returns SiLU(GroupNorm(x, groups, gamma, beta, eps)), the
+// "norm → SiLU" that opens every resnet branch, in one pass over memory:
+// each channel is activated (asm.SiLU) right after it is normalised.
+func GroupNormSiLU(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tensor {
+	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	groupNorm(out, x, groups, gamma, beta, eps, true)
+	return out
+}
+
+// GroupNormSiLUInPlace is GroupNormSiLU overwriting x (for an input that
+// is not needed afterwards: it saves allocating, and page-faulting, a
+// tensor of x's size).
+func GroupNormSiLUInPlace(x *Tensor, groups int, gamma, beta []float32, eps float32) {
+	groupNorm(x, x, groups, gamma, beta, eps, true)
+}
+
+// groupNorm writes GroupNorm(x) (then SiLU of it when silu) into out, which
+// has x's length and may be x itself: each group's statistics are taken
+// before any of its values is written.
+func groupNorm(out, x *Tensor, groups int, gamma, beta []float32, eps float32, silu bool) {
 	if len(x.Shape) < 2 || groups < 1 || x.Shape[1]%groups != 0 {
 		panic(fmt.Sprintf("tensor.GroupNorm: x %s cannot be split into %d channel groups", ShapeString(x.Shape), groups))
 	}
@@ -106,7 +133,6 @@ func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tenso
 		plane = len(x.Data) / (n * c)
 	}
 	cpg := c / groups
-	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
 	Parallel(n*groups, 1, func(lo, hi int) {
 		for ng := lo; ng < hi; ng++ {
 			base := ng * cpg * plane
@@ -134,10 +160,12 @@ func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tenso
 				for i, v := range s {
 					d[i] = (v-m)*af + bf
 				}
+				if silu {
+					asm.SiLU(d, d) // while d is still in cache
+				}
 			}
 		}
 	})
-	return out
 }
 
 // rowsOf returns the number of rows and the row length of x viewed as

@@ -60,7 +60,27 @@ func TestGroupNorm(t *testing.T) {
 		got = GroupNorm(x, c.groups, nil, nil, c.eps)
 		assertClose(t, "GroupNorm plain", got.Data, groupNormRef(x, c.groups, nil, nil, float64(c.eps)), 2e-6, 2e-6)
 
+		// Fused with SiLU, out of place and in place: the reference
+		// activated in float64 (tolerance: GroupNorm's plus SiLU's 2e-6).
+		want := groupNormRef(x, c.groups, gamma, beta, float64(c.eps))
+		for i, v := range want {
+			want[i] = v / (1 + math.Exp(-v))
+		}
+		xc := x.Clone()
+		got = GroupNormSiLU(x, c.groups, gamma, beta, c.eps)
+		assertClose(t, "GroupNormSiLU", got.Data, want, 4e-6, 4e-6)
+		assertClose(t, "GroupNormSiLU input untouched", x.Data, f64(xc.Data), 0, 0)
+		GroupNormSiLUInPlace(xc, c.groups, gamma, beta, c.eps)
+		assertClose(t, "GroupNormSiLUInPlace", xc.Data, want, 4e-6, 4e-6)
 	}
+}
+
+func f64(x []float32) []float64 {
+	out := make([]float64, len(x))
+	for i, v := range x {
+		out[i] = float64(v)
+	}
+	return out
 }
 
 func TestLayerNormRMSNorm(t *testing.T) {

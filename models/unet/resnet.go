@@ -40,12 +40,10 @@ func newResnet(w weightSource, cfg *Config, module string, in, out int) *resnetB
 // forward applies the block to x [B, in, h, w]; tembAct is SiLU(temb)
 // [B, TimeEmbedDim], shared by every resnet of the network.
 func (r *resnetBlock) forward(x, tembAct *tensor.Tensor) *tensor.Tensor {
-	h := r.norm1.Forward(x)
-	tensor.SiLUInPlace(h)
+	h := r.norm1.ForwardSiLU(x)
 	h = r.conv1.Forward(h)
 	addSampleChannelBias(h, r.timeEmbProj.Forward(tembAct))
-	h = r.norm2.Forward(h)
-	tensor.SiLUInPlace(h)
+	h = r.norm2.ForwardSiLUInPlace(h) // h is conv1's fresh output: reuse it
 	h = r.conv2.Forward(h)
 	if r.shortcut != nil {
 		x = r.shortcut.Forward(x)

@@ -73,15 +73,18 @@ func newAttention(w weightSource, module string, channels, contextDim, heads int
 }
 
 // forward applies the transformer to x [B, C, h, w] with context [B, L, D].
+// It returns x itself, with proj_out's result added in place (the residual):
+// x is a resnet's fresh output that nothing else keeps (a tap may see it,
+// but taps must not keep the network's buffers). proj_in reads the
+// normalised map channel-major and proj_out writes back channel-major, so
+// the tokens are never transposed as separate copies.
 func (t *transformer2D) forward(x, context *tensor.Tensor) *tensor.Tensor {
-	h, w := x.Shape[2], x.Shape[3]
-	tokens := t.projIn.Forward(tensor.NCHWToNLC(t.norm.Forward(x)))
+	tokens := t.projIn.ForwardChannels(t.norm.Forward(x))
 	for _, b := range t.blocks {
 		b.forward(tokens, context)
 	}
-	out := tensor.NLCToNCHW(t.projOut.Forward(tokens), h, w)
-	tensor.AddInPlace(out, x)
-	return out
+	t.projOut.AddToChannels(x, tokens)
+	return x
 }
 
 // forward updates the tokens t [B, N, C] in place.

@@ -44,11 +44,9 @@ func newResnet(s source, path string, in, out int) *resnet {
 // the decoder's last level is 3 × 128 channels × 512² floats for a 512×512
 // image.
 func (r *resnet) forward(x *tensor.Tensor) *tensor.Tensor {
-	h := r.norm1.Forward(x)
-	tensor.SiLUInPlace(h)
+	h := r.norm1.ForwardSiLU(x)
 	h = r.conv1.Forward(h)
-	h = r.norm2.Forward(h)
-	tensor.SiLUInPlace(h)
+	h = r.norm2.ForwardSiLUInPlace(h) // h is conv1's fresh output: reuse it
 	h = r.conv2.Forward(h)
 	if r.shortcut != nil {
 		x = r.shortcut.Forward(x)
@@ -81,13 +79,14 @@ func newAttention(s source, path string, ch int) *attention {
 	}
 }
 
+// forward returns x with the attention's output added in place (x is the
+// mid block's fresh resnet output); to_out writes channel-major straight
+// into it (nn.Linear.AddToChannels), with no transposed copy.
 func (a *attention) forward(x *tensor.Tensor) *tensor.Tensor {
-	h, w := x.Shape[2], x.Shape[3]
 	t := tensor.NCHWToNLC(a.norm.Forward(x))
 	att := tensor.Attention(a.q.Forward(t), a.k.Forward(t), a.v.Forward(t), 1, false)
-	out := tensor.NLCToNCHW(a.o.Forward(att), h, w)
-	tensor.AddInPlace(out, x)
-	return out
+	a.o.AddToChannels(x, att)
+	return x
 }
 
 // midBlock is UNetMidBlock2D: resnet, attention (optional), resnet, all at

@@ -45,6 +45,10 @@ func main() {
 	}
 	DATA(4*len(expTable), U32(127))
 	DATA(4*len(expTable)+4, U32(math.Float32bits(1)))
+	geluConsts = GLOBL("geluconsts", RODATA|NOPTR)
+	for i, c := range geluTable {
+		DATA(4*i, U32(math.Float32bits(c)))
+	}
 	for _, s := range isas {
 		sgemmKernel(s)
 		sgemmKernelStridedA(s)
@@ -56,6 +60,9 @@ func main() {
 		packGather(s)
 		packGatherMR(s)
 		exp(s)
+		expSubCols(s)
+		geluMul(s)
+		silu(s)
 	}
 	Generate()
 }
@@ -454,16 +461,32 @@ func exp(s isa) {
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	n := Load(Param("n"), GP64())
-	c := func(i int) VecVirtual {
-		v := s.vec()
-		VBROADCASTSS(expConsts.Offset(4*i), v)
-		return v
-	}
 	SHRQ(U8(log2(s.lanes)), n)
 	JZ(LabelRef("done" + s.name + "exp"))
 	Label("exp" + s.name)
 	x := s.vec()
 	VMOVUPS(Mem{Base: src}, x)
+	p := expOf(s, x)
+	VMOVUPS(p, Mem{Base: dst})
+	ADDQ(U32(4*s.lanes), src)
+	ADDQ(U32(4*s.lanes), dst)
+	DECQ(n)
+	JNZ(LabelRef("exp" + s.name))
+	Label("done" + s.name + "exp")
+	VZEROUPPER()
+	RET()
+}
+
+// expOf emits the body of exp on the vector x (which it overwrites) and
+// returns the register holding e^x. The constants are broadcast from
+// expConsts where they are used, which keeps the register count within
+// AVX2's sixteen.
+func expOf(s isa, x VecVirtual) VecVirtual {
+	c := func(i int) VecVirtual {
+		v := s.vec()
+		VBROADCASTSS(expConsts.Offset(4*i), v)
+		return v
+	}
 	VMINPS(c(0), x, x)
 	VMAXPS(c(1), x, x)
 	m := s.vec()
@@ -486,12 +509,165 @@ func exp(s isa) {
 	VPADDD(bias, mi, mi)
 	VPSLLD(U8(23), mi, mi) // 2^m
 	VMULPS(mi, p, p)
-	VMOVUPS(p, Mem{Base: dst})
+	return p
+}
+
+// expSubCols emits the exponential pass of a softmax over the columns of a
+// row-major tile x [rows, n] (n a multiple of lanes): with t = x[r, j] − m[j],
+//
+//	x[r, j] = e^(scale·t),  sum[j] += x[r, j],  tmax[j] = max(tmax[j], t)
+//
+// It walks the tile one column vector at a time, keeping that vector's m,
+// sum and tmax in registers while it runs down the rows.
+func expSubCols(s isa) {
+	text("expSubCols"+s.name, "func(x, m, sum, tmax *float32, rows, n int, scale float32)")
+	Doc(fmt.Sprintf("expSubCols%s computes x[r,j] = e^(scale·(x[r,j]−m[j])), sum[j] += x[r,j], tmax[j] = max(tmax[j], x[r,j]−m[j]) over a rows×n tile (n a multiple of %d).", s.name, s.lanes))
+	x := Load(Param("x"), GP64())
+	m := Load(Param("m"), GP64())
+	sum := Load(Param("sum"), GP64())
+	tmax := Load(Param("tmax"), GP64())
+	n := Load(Param("n"), GP64())
+	stride := GP64()
+	MOVQ(n, stride)
+	SHLQ(U8(2), stride) // row stride in bytes
+	SHRQ(U8(log2(s.lanes)), n)
+	JZ(LabelRef("done" + s.name + "esc"))
+	Label("col" + s.name + "esc")
+	mv, sv, tv := s.vec(), s.vec(), s.vec()
+	VMOVUPS(Mem{Base: m}, mv)
+	VMOVUPS(Mem{Base: sum}, sv)
+	VMOVUPS(Mem{Base: tmax}, tv)
+	rows := Load(Param("rows"), GP64())
+	p := GP64()
+	MOVQ(x, p)
+	TESTQ(rows, rows)
+	JZ(LabelRef("store" + s.name + "esc"))
+	Label("row" + s.name + "esc")
+	t := s.vec()
+	VMOVUPS(Mem{Base: p}, t)
+	VSUBPS(mv, t, t) // t = x − m
+	VMAXPS(t, tv, tv)
+	sc := s.vec()
+	VBROADCASTSS(NewParamAddr("scale", 48), sc)
+	VMULPS(sc, t, t)
+	e := expOf(s, t)
+	VMOVUPS(e, Mem{Base: p})
+	VADDPS(e, sv, sv)
+	ADDQ(stride, p)
+	DECQ(rows)
+	JNZ(LabelRef("row" + s.name + "esc"))
+	Label("store" + s.name + "esc")
+	VMOVUPS(sv, Mem{Base: sum})
+	VMOVUPS(tv, Mem{Base: tmax})
+	ADDQ(U32(4*s.lanes), x)
+	ADDQ(U32(4*s.lanes), m)
+	ADDQ(U32(4*s.lanes), sum)
+	ADDQ(U32(4*s.lanes), tmax)
+	DECQ(n)
+	JNZ(LabelRef("col" + s.name + "esc"))
+	Label("done" + s.name + "esc")
+	VZEROUPPER()
+	RET()
+}
+
+// silu emits dst[i] = x / (1 + e^(−x)), x = src[i], for n a multiple of
+// lanes (SiLU, the swish activation), with e^ as in exp.
+func silu(s isa) {
+	text("silu"+s.name, "func(dst, src *float32, n int)")
+	Doc(fmt.Sprintf("silu%s computes dst[i] = src[i]/(1 + e^(−src[i])) for n a multiple of %d.", s.name, s.lanes))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	SHRQ(U8(log2(s.lanes)), n)
+	JZ(LabelRef("done" + s.name + "silu"))
+	Label("silu" + s.name)
+	x := s.vec()
+	VMOVUPS(Mem{Base: src}, x)
+	t := s.vec()
+	VXORPS(t, t, t)
+	VSUBPS(x, t, t) // −x
+	e := expOf(s, t)
+	one := s.vec()
+	VBROADCASTSS(expConsts.Offset(4*(len(expTable)+1)), one)
+	VADDPS(one, e, e)
+	VDIVPS(e, x, x)
+	VMOVUPS(x, Mem{Base: dst})
 	ADDQ(U32(4*s.lanes), src)
 	ADDQ(U32(4*s.lanes), dst)
 	DECQ(n)
-	JNZ(LabelRef("exp" + s.name))
-	Label("done" + s.name + "exp")
+	JNZ(LabelRef("silu" + s.name))
+	Label("done" + s.name + "silu")
+	VZEROUPPER()
+	RET()
+}
+
+// Constants of geluMul: 1/√2, the clamp ±4 of erf's argument, then the
+// numerator (7) and denominator (5) coefficients of erf's rational
+// approximation in x² (highest degree first), then 0.5 and 1.
+var (
+	geluConsts Mem
+	geluTable  = []float32{
+		0.70710678118654752, 4, -4,
+		-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
+		-7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02,
+		-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
+		-1.42647390514189e-02,
+		0.5, 1,
+	}
+)
+
+// geluMul emits the gated GELU of GEGLU, for n a multiple of lanes:
+//
+//	dst[i] = value[i] · g/2 · (1 + erf(g/√2)),  g = gate[i]
+//
+// with erf(x) = x·P(x²)/Q(x²) on x clamped to [−4, 4] (the same rational
+// function as the pure-Go erf32 of package tensor).
+func geluMul(s isa) {
+	text("geluMul"+s.name, "func(dst, value, gate *float32, n int)")
+	Doc(fmt.Sprintf("geluMul%s computes dst[i] = value[i]·gelu(gate[i]) (exact erf GELU) for n a multiple of %d.", s.name, s.lanes))
+	dst := Load(Param("dst"), GP64())
+	val := Load(Param("value"), GP64())
+	gate := Load(Param("gate"), GP64())
+	n := Load(Param("n"), GP64())
+	c := func(i int) Mem { return geluConsts.Offset(4 * i) }
+	bc := func(i int) VecVirtual {
+		v := s.vec()
+		VBROADCASTSS(c(i), v)
+		return v
+	}
+	SHRQ(U8(log2(s.lanes)), n)
+	JZ(LabelRef("done" + s.name + "gelu"))
+	Label("gelu" + s.name)
+	g := s.vec()
+	VMOVUPS(Mem{Base: gate}, g)
+	x := s.vec()
+	VMULPS(bc(0), g, x)
+	VMINPS(bc(1), x, x)
+	VMAXPS(bc(2), x, x)
+	x2 := s.vec()
+	VMULPS(x, x, x2)
+	p := bc(3)
+	VFMADD213PS(bc(4), x2, p) // p = p·x² + c
+	for i := 5; i <= 9; i++ {
+		VFMADD213PS(bc(i), x2, p)
+	}
+	q := bc(10)
+	for i := 11; i <= 14; i++ {
+		VFMADD213PS(bc(i), x2, q)
+	}
+	VMULPS(x, p, p)
+	VDIVPS(q, p, p) // erf(x)
+	VADDPS(bc(16), p, p)
+	VMULPS(bc(15), g, g)
+	VMULPS(g, p, p)
+	VMULPS(Mem{Base: val}, p, p)
+	VMOVUPS(p, Mem{Base: dst})
+	ADDQ(U32(4*s.lanes), dst)
+	ADDQ(U32(4*s.lanes), val)
+	ADDQ(U32(4*s.lanes), gate)
+	DECQ(n)
+	JNZ(LabelRef("gelu" + s.name))
+	Label("done" + s.name + "gelu")
 	VZEROUPPER()
 	RET()
 }
