@@ -621,7 +621,7 @@ var (
 //	dst[i] = value[i] · g/2 · (1 + erf(g/√2)),  g = gate[i]
 //
 // with erf(x) = x·P(x²)/Q(x²) on x clamped to [−4, 4] (the same rational
-// function as the pure-Go erf32 of package tensor).
+// function as asm.Erf, the pure-Go twin).
 func geluMul(s isa) {
 	text("geluMul"+s.name, "func(dst, value, gate *float32, n int)")
 	Doc(fmt.Sprintf("geluMul%s computes dst[i] = value[i]·gelu(gate[i]) (exact erf GELU) for n a multiple of %d.", s.name, s.lanes))
