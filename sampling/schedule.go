@@ -51,8 +51,11 @@ const (
 // Betas returns β_t in float64 (the LDM / ComfyUI computation).
 // kind is BetaScaledLinear or BetaLinear.
 func Betas(kind string, T int, beta0, beta1 float64) ([]float64, error) {
-	if T < 2 {
-		return nil, fmt.Errorf("sampling: beta schedule needs at least 2 timesteps, got %d", T)
+	if T < 2 || T > 1<<20 {
+		return nil, fmt.Errorf("sampling: beta schedule needs between 2 and 2^20 timesteps, got %d", T)
+	}
+	if !(beta0 > 0 && beta0 <= beta1 && beta1 < 1) {
+		return nil, fmt.Errorf("sampling: betas must satisfy 0 < beta_start <= beta_end < 1, got %g and %g", beta0, beta1)
 	}
 	b := make([]float64, T)
 	switch kind {

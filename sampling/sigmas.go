@@ -73,14 +73,17 @@ func CalculateSigmas(s *DiscreteSchedule, scheduler string, steps int, denoise f
 	if err != nil {
 		return nil, err
 	}
-	if steps < 1 {
-		return nil, fmt.Errorf("sampling: steps must be at least 1, got %d", steps)
+	if steps < 1 || steps > MaxSteps {
+		return nil, fmt.Errorf("sampling: steps must be between 1 and %d, got %d", MaxSteps, steps)
 	}
 	if denoise > 0.9999 {
 		return f(s, steps), nil
 	}
-	if denoise <= 0 {
+	if !(denoise > 0) {
 		return nil, fmt.Errorf("sampling: denoise must be in (0, 1], got %g", denoise)
+	}
+	if float64(steps)/denoise > MaxSteps {
+		return nil, fmt.Errorf("sampling: %d steps at denoise %g need a %.0f-step schedule, more than %d", steps, denoise, float64(steps)/denoise, MaxSteps)
 	}
 	total := int(float64(steps) / denoise)
 	all := f(s, total)
@@ -89,6 +92,11 @@ func CalculateSigmas(s *DiscreteSchedule, scheduler string, steps int, denoise f
 	}
 	return all[len(all)-(steps+1):], nil
 }
+
+// MaxSteps bounds the number of steps of a schedule (including the longer
+// schedule that img2img cuts its steps from): far beyond any useful run,
+// small enough that a mistyped count is an error, not an allocation failure.
+const MaxSteps = 10000
 
 // NormalSigmas is ComfyUI's "normal" schedule: n timesteps evenly spaced
 // from t(σ_max) = 999 down to t(σ_min) = 0 (float32 linspace, fractional),

@@ -22,7 +22,7 @@ func SetThreads(n int) {
 	if n < 1 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	threads.Store(int32(n))
+	threads.Store(int32(min(n, 1<<16)))
 }
 
 type job struct {

@@ -24,6 +24,7 @@ import (
 	"github.com/godiffusion/godiffusion/models/sd1"
 	"github.com/godiffusion/godiffusion/models/vae"
 	"github.com/godiffusion/godiffusion/nn"
+	"github.com/godiffusion/godiffusion/sampling"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -99,29 +100,40 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	return f, nil
 }
 
+// Bounds of the count flags: generous, but a mistyped number is an error
+// rather than hours of work or an allocation failure.
+const (
+	maxBatch   = 10000
+	maxThreads = 4096
+)
+
 // validate checks every setting that needs no file, naming the flag.
 func (f *genFlags) validate() error {
 	switch {
 	case f.model == "":
 		return badInput("--model: no model given (a .safetensors checkpoint or a diffusers folder)")
-	case f.steps <= 0:
-		return badInput("--steps %d: must be at least 1", f.steps)
+	case f.steps <= 0 || f.steps > sampling.MaxSteps:
+		return badInput("--steps %d: must be between 1 and %d", f.steps, sampling.MaxSteps)
 	case f.cfg < 0:
 		return badInput("--cfg-scale %g: must not be negative", f.cfg)
 	case f.width <= 0 || f.width%8 != 0:
 		return badInput("-W/--width %d: must be a positive multiple of 8", f.width)
 	case f.height <= 0 || f.height%8 != 0:
 		return badInput("-H/--height %d: must be a positive multiple of 8", f.height)
+	case f.width > sd1.MaxSide || f.height > sd1.MaxSide || f.width*f.height > sd1.MaxPixels:
+		return badInput("-W/-H %dx%d: at most %d on a side and %d pixels in all", f.width, f.height, sd1.MaxSide, sd1.MaxPixels)
 	case f.clipSkip < 0:
 		return badInput("--clip-skip %d: must be 0, 1 (last layer) or more", f.clipSkip)
 	case f.rescale < 0 || f.rescale > 1:
 		return badInput("--guidance-rescale %g: must be between 0 and 1", f.rescale)
-	case f.batch < 1:
-		return badInput("--batch-count %d: must be at least 1", f.batch)
-	case f.threads < 0:
-		return badInput("--threads %d: must not be negative", f.threads)
+	case f.batch < 1 || f.batch > maxBatch:
+		return badInput("--batch-count %d: must be between 1 and %d", f.batch, maxBatch)
+	case f.threads < 0 || f.threads > maxThreads:
+		return badInput("--threads %d: must be between 0 (all cores) and %d", f.threads, maxThreads)
 	case f.initImg != "" && !(f.strength > 0 && f.strength <= 1):
 		return badInput("--strength %g: must be in (0, 1]", f.strength)
+	case f.initImg != "" && float64(f.steps)/f.strength > sampling.MaxSteps:
+		return badInput("--strength %g with --steps %d: img2img would need a %.0f-step schedule, more than %d", f.strength, f.steps, float64(f.steps)/f.strength, sampling.MaxSteps)
 	case f.normGroups < 0 || f.textHeads < 0:
 		return badInput("--norm-groups/--text-heads must not be negative")
 	}
@@ -214,6 +226,18 @@ func readInitImage(f *genFlags) (*tensor.Tensor, error) {
 		return nil, badInput("--init-img: %v", err)
 	}
 	defer r.Close()
+	// Check the declared size before decoding, so a huge image is refused
+	// without allocating its pixels.
+	cfg, _, err := image.DecodeConfig(r)
+	if err != nil {
+		return nil, badInput("--init-img %s: not a PNG or JPEG image: %v", f.initImg, err)
+	}
+	if cfg.Width > sd1.MaxSide || cfg.Height > sd1.MaxSide || cfg.Width*cfg.Height > sd1.MaxPixels {
+		return nil, badInput("--init-img %s: %dx%d is larger than %d on a side or %d pixels in all", f.initImg, cfg.Width, cfg.Height, sd1.MaxSide, sd1.MaxPixels)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, badInput("--init-img: %v", err)
+	}
 	img, _, err := image.Decode(r)
 	if err != nil {
 		return nil, badInput("--init-img %s: not a PNG or JPEG image: %v", f.initImg, err)

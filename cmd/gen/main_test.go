@@ -59,6 +59,11 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"unknown sampler", append(append([]string{}, base...), "--sampler", "nope", "-o", out), "--sampler"},
 		{"zero steps", append(append([]string{}, base...), "--steps", "0", "-o", out), "--steps"},
+		{"absurd steps", append(append([]string{}, base...), "--steps", "4611686018427387904", "-o", out), "--steps"},
+		{"absurd size", append(append([]string{}, base...), "-W", "8", "-H", "4611686018427387904", "-o", out), "-W/-H"},
+		{"absurd batch", append(append([]string{}, base...), "--batch-count", "100000000", "-o", out), "--batch-count"},
+		{"absurd threads", append(append([]string{}, base...), "--threads", "4294967296", "-o", out), "--threads"},
+		{"tiny strength", append(append([]string{}, base...), "-i", existing, "--strength", "1e-300", "-o", out), "--strength"},
 		{"negative cfg", append(append([]string{}, base...), "--cfg-scale", "-1", "-o", out), "--cfg-scale"},
 		{"width not multiple of 8", append(append([]string{}, base...), "-W", "100", "-o", out), "width"},
 		{"height not multiple of 8", append(append([]string{}, base...), "-H", "63", "-o", out), "height"},

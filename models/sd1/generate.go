@@ -43,16 +43,26 @@ func CanonicalScheduler(name string) (string, error) {
 	return name, nil
 }
 
+// Limits on the image size: far beyond what SD 1.x was trained for (512) and
+// what fits in memory on a CPU, so that a mistyped size is an error rather
+// than an allocation failure.
+const (
+	MaxSide   = 16384
+	MaxPixels = 1 << 26
+)
+
 // check validates a request before any work.
 func (r *Request) check() error {
 	switch {
-	case r.Steps < 1:
-		return fmt.Errorf("steps %d: must be at least 1", r.Steps)
+	case r.Steps < 1 || r.Steps > sampling.MaxSteps:
+		return fmt.Errorf("steps %d: must be between 1 and %d", r.Steps, sampling.MaxSteps)
 	case r.CFG < 0 || math.IsNaN(r.CFG) || math.IsInf(r.CFG, 0):
 		return fmt.Errorf("cfg scale %g: must be a non-negative number", r.CFG)
 	case r.Width <= 0 || r.Width%latentFactor != 0 || r.Height <= 0 || r.Height%latentFactor != 0:
 		return fmt.Errorf("size %dx%d: width and height must be positive multiples of %d", r.Width, r.Height, latentFactor)
-	case r.GuidanceRescale < 0 || r.GuidanceRescale > 1:
+	case r.Width > MaxSide || r.Height > MaxSide || r.Width*r.Height > MaxPixels:
+		return fmt.Errorf("size %dx%d: at most %d on a side and %d pixels in all", r.Width, r.Height, MaxSide, MaxPixels)
+	case !(r.GuidanceRescale >= 0 && r.GuidanceRescale <= 1):
 		return fmt.Errorf("guidance rescale %g: must be between 0 and 1", r.GuidanceRescale)
 	case r.ClipSkip < 0:
 		return fmt.Errorf("clip skip %d: must not be negative", r.ClipSkip)
