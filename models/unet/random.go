@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/godiffusion/godiffusion/nn"
+	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -86,9 +87,9 @@ func (s *randomSource) weight(name string, fanIn int, shape ...int) *tensor.Weig
 		for i, v := range vals {
 			var b uint16
 			if s.dtype == tensor.F16 {
-				b = float32ToHalf(v)
+				b = safetensors.F32ToF16(v)
 			} else {
-				b = float32ToBFloat(v)
+				b = safetensors.F32ToBF16(v)
 			}
 			binary.LittleEndian.PutUint16(dst[2*i:], b)
 		}
@@ -122,50 +123,4 @@ func (s *randomSource) groupNorm(module string, groups, channels int, eps float3
 
 func (s *randomSource) layerNorm(module string, dim int, eps float32) *nn.LayerNorm {
 	return &nn.LayerNorm{Gamma: s.uniform(module+".weight", dim, 1, 0.1), Beta: s.uniform(module+".bias", dim, 0, 0.05), Eps: eps}
-}
-
-// float32ToHalf rounds f to the nearest IEEE binary16 (ties to even), as
-// torch's .half() does; overflow gives ±Inf.
-func float32ToHalf(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	if b&0x7fffffff >= 0x7f800000 { // Inf or NaN
-		if b&0x7fffff != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	}
-	exp := int(b>>23&0xff) - 127 + 15
-	mant := b & 0x7fffff
-	if exp <= 0 { // subnormal half (or zero)
-		if exp < -10 {
-			return sign
-		}
-		mant |= 0x800000
-		shift := uint(14 - exp)
-		h := mant >> shift
-		rem, halfway := mant&(1<<shift-1), uint32(1)<<(shift-1)
-		if rem > halfway || (rem == halfway && h&1 == 1) {
-			h++
-		}
-		return sign | uint16(h)
-	}
-	h := uint32(exp)<<10 | mant>>13
-	if rem := mant & 0x1fff; rem > 0x1000 || (rem == 0x1000 && h&1 == 1) {
-		h++ // may carry into the exponent, which is still correct
-	}
-	if h >= 0x7c00 {
-		return sign | 0x7c00
-	}
-	return sign | uint16(h)
-}
-
-// float32ToBFloat rounds f to bfloat16 (ties to even).
-func float32ToBFloat(f float32) uint16 {
-	b := math.Float32bits(f)
-	if b&0x7fffffff > 0x7f800000 {
-		return uint16(b>>16) | 0x40
-	}
-	b += 0x7fff + (b>>16)&1
-	return uint16(b >> 16)
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/godiffusion/godiffusion/asm"
 	"github.com/godiffusion/godiffusion/internal/golden"
 	"github.com/godiffusion/godiffusion/nn"
+	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -80,12 +81,12 @@ func TestFloat32ToHalf(t *testing.T) {
 	for h := 0; h < 1<<16; h++ {
 		f := asm.HalfToFloat(uint16(h))
 		if math.IsNaN(float64(f)) {
-			if g := float32ToHalf(f); g&0x7c00 != 0x7c00 || g&0x3ff == 0 {
+			if g := safetensors.F32ToF16(f); g&0x7c00 != 0x7c00 || g&0x3ff == 0 {
 				t.Fatalf("NaN → %#04x", g)
 			}
 			continue
 		}
-		if g := float32ToHalf(f); g != uint16(h) {
+		if g := safetensors.F32ToF16(f); g != uint16(h) {
 			t.Fatalf("%#04x (%g) → %#04x", h, f, g)
 		}
 	}
@@ -101,11 +102,11 @@ func TestFloat32ToHalf(t *testing.T) {
 		{-3 * float32(math.Pow(2, -25)), 0x8002}, // subnormal tie 1.5·2⁻²⁴ → even
 	}
 	for _, c := range cases {
-		if g := float32ToHalf(c.f); g != c.want {
-			t.Errorf("float32ToHalf(%g) = %#04x, want %#04x", c.f, g, c.want)
+		if g := safetensors.F32ToF16(c.f); g != c.want {
+			t.Errorf("safetensors.F32ToF16(%g) = %#04x, want %#04x", c.f, g, c.want)
 		}
 	}
-	if g := float32ToBFloat(1 + 1.0/256); g != 0x3f80 {
+	if g := safetensors.F32ToBF16(1 + 1.0/256); g != 0x3f80 {
 		t.Errorf("float32ToBFloat tie → %#04x, want 0x3f80", g)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/godiffusion/godiffusion/internal/golden"
 	"github.com/godiffusion/godiffusion/nn"
+	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -150,8 +151,8 @@ func TestHalfConversion(t *testing.T) {
 		f float32
 		h uint16
 	}{{0, 0}, {1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {65520, 0x7c00}, {6.1035156e-05, 0x0400}, {5.9604645e-08, 0x0001}, {1.0009766, 0x3c01}, {1.00048828125, 0x3c00}, {1.00146484375, 0x3c02}} {
-		if got := float32ToHalf(c.f); got != c.h {
-			t.Errorf("float32ToHalf(%g) = %#04x, want %#04x", c.f, got, c.h)
+		if got := safetensors.F32ToF16(c.f); got != c.h {
+			t.Errorf("safetensors.F32ToF16(%g) = %#04x, want %#04x", c.f, got, c.h)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/godiffusion/godiffusion/nn"
+	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -75,9 +76,9 @@ func (s *randomSource) weight(shape ...int) *tensor.Weight {
 		for i := lo; i < hi; i++ {
 			var h uint16
 			if s.dtype == tensor.F16 {
-				h = float32ToHalf(v[i])
+				h = safetensors.F32ToF16(v[i])
 			} else {
-				h = float32ToBFloat(v[i])
+				h = safetensors.F32ToBF16(v[i])
 			}
 			binary.LittleEndian.PutUint16(raw[2*i:], h)
 		}
@@ -103,48 +104,4 @@ func (s *randomSource) norm(_ string, channels int) *nn.GroupNorm {
 
 func (s *randomSource) linear(_ string, in, out int) *nn.Linear {
 	return &nn.Linear{W: s.weight(out, in), B: s.normal(out, 0.02)}
-}
-
-// float32ToHalf rounds f to the nearest IEEE binary16 (ties to even).
-func float32ToHalf(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	e := int(b>>23) & 0xff
-	mant := b & 0x7fffff
-	if e == 0xff { // Inf or NaN
-		if mant != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	}
-	exp := e - 127 + 15
-	if exp >= 31 {
-		return sign | 0x7c00
-	}
-	if exp <= 0 { // subnormal half: value = m·2⁻²⁴
-		if exp < -10 {
-			return sign
-		}
-		mant |= 0x800000
-		shift := uint(14 - exp)
-		r, rem, half := mant>>shift, mant&(1<<shift-1), uint32(1)<<(shift-1)
-		if rem > half || rem == half && r&1 == 1 {
-			r++
-		}
-		return sign | uint16(r)
-	}
-	r, rem := uint32(exp)<<10|mant>>13, mant&0x1fff
-	if rem > 0x1000 || rem == 0x1000 && r&1 == 1 {
-		r++ // a carry into the exponent is the correct rounding (up to Inf)
-	}
-	return sign | uint16(r)
-}
-
-// float32ToBFloat rounds f to the nearest bfloat16 (ties to even).
-func float32ToBFloat(f float32) uint16 {
-	b := math.Float32bits(f)
-	if b&0x7fffffff > 0x7f800000 { // NaN
-		return uint16(b>>16) | 0x40
-	}
-	return uint16((b + 0x7fff + (b>>16)&1) >> 16)
 }

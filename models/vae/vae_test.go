@@ -185,7 +185,7 @@ type halfRounded struct{ s source }
 func roundHalf(v []float32) []float32 {
 	out := make([]float32, len(v))
 	for i, x := range v {
-		out[i] = asm.HalfToFloat(float32ToHalf(x))
+		out[i] = asm.HalfToFloat(safetensors.F32ToF16(x))
 	}
 	return out
 }
