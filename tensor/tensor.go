@@ -103,4 +103,5 @@ func ShapeString(shape []int) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
+// String returns "Tensor" and the shape, e.g. Tensor[1, 4, 64, 64].
 func (t *Tensor) String() string { return "Tensor" + ShapeString(t.Shape) }

@@ -20,6 +20,7 @@ const (
 	F8E5M2
 )
 
+// String returns the dtype's short name (f32, f16, bf16, f8_e4m3, f8_e5m2).
 func (d DType) String() string {
 	return [...]string{"f32", "f16", "bf16", "f8_e4m3", "f8_e5m2"}[d]
 }

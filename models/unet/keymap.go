@@ -20,6 +20,7 @@ const (
 	LayoutLDM
 )
 
+// String names the layout as error messages print it.
 func (l Layout) String() string {
 	if l == LayoutLDM {
 		return "ldm"

@@ -21,6 +21,7 @@ const (
 	LDM
 )
 
+// String names the layout as error messages print it.
 func (l Layout) String() string {
 	if l == LDM {
 		return "ldm"
@@ -173,6 +174,7 @@ func (n Names) Key(name string) string {
 	return n.Prefix + name
 }
 
+// String describes the naming (layout and key prefix) for error messages.
 func (n Names) String() string {
 	return fmt.Sprintf("%s layout, prefix %q", n.Layout, n.Prefix)
 }
