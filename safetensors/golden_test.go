@@ -22,10 +22,7 @@ import (
 // (possible when the file has at most one metadata entry: the reference
 // writes several in hash-map order).
 func TestGoldenFiles(t *testing.T) {
-	root := filepath.Join(golden.SharedDir(), "golden")
-	if _, err := os.Stat(root); err != nil {
-		t.Skipf("golden fixtures not available: %v", err)
-	}
+	root := golden.Shared(t, ".")
 	var paths []string
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".safetensors") {

@@ -38,7 +38,7 @@ func Shared(t testing.TB, rel string) string {
 	t.Helper()
 	p := filepath.Join(SharedDir(), "golden", rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("golden fixture %s not available (needs ../shared/golden beside the checkout): %v", rel, err)
+		skip(t, "golden fixture %s not available (needs ../shared/golden beside the checkout): %v", rel, err)
 	}
 	return p
 }
@@ -61,9 +61,22 @@ func Tokenizer(t testing.TB, rel string) string {
 	t.Helper()
 	p := filepath.Join(SharedDir(), "tokenizers", rel)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("tokenizer files %s not available (needs ../shared/tokenizers beside the checkout): %v", rel, err)
+		skip(t, "tokenizer files %s not available (needs ../shared/tokenizers beside the checkout): %v", rel, err)
 	}
 	return p
+}
+
+// RequireEnv names the environment variable that turns a missing fixture
+// from a skip into a failure. CI sets it: there ../shared is always present,
+// so a skip would hide a broken path.
+const RequireEnv = "GODIFFUSION_REQUIRE_GOLDEN"
+
+func skip(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatalf(format+" ("+RequireEnv+" is set)", args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // Open opens a fixture file found with Core, failing the test on error and
