@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 
 	"github.com/godiffusion/godiffusion/asm"
@@ -55,7 +56,56 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 		}
 		return
 	}
+	if w.DType == F32 && asm.HasGemmKernelStridedA() && (n-m)*k > m*n {
+		gemmWSwapped(m, n, k, a, lda, w.f32, c, ldc, accumulate)
+		return
+	}
 	gemmDriver(m, n, k, rowMajorA(a, lda), packWeightRows(w, k), c, ldc, accumulate)
+}
+
+// gemmWSwapped computes C = A·Wᵀ for a float32 weight as the transposed
+// product Cᵀ[n×m] = W·Aᵀ into a buffer, then transposes it into C. With
+// few rows of A (CLIP's 77 tokens, the 256 tokens of the deepest UNet
+// level) this packs the small operand A (m·k floats) and lets the
+// micro-kernel read W in place, instead of packing all n·k floats of W for
+// only m rows; the transpose costs m·n moves, so GemmW takes this path when
+// it saves more packing than that: (n−m)·k > m·n.
+func gemmWSwapped(m, n, k int, a []float32, lda int, w []float32, c []float32, ldc int, accumulate bool) {
+	mr, nr := asm.GemmTile()
+	buf := getScratch(n * m)
+	defer putScratch(buf)
+	ct := *buf
+	opW, packA := rowMajorA(w, k), packRowsContig(a, lda)
+	tiles := (n + mr - 1) / mr
+	grain := 1
+	if float64(m)*float64(n)*float64(k) < 64*64*64 {
+		grain = tiles // one worker, as in gemmDriver
+	}
+	// Each worker computes rows [r0, r1) of Cᵀ (W rows, split like
+	// gemmDriver's m split) and transposes them into columns [r0, r1) of C
+	// while they are still in its cache: one pool round trip, not two.
+	Parallel(tiles, grain, func(lo, hi int) {
+		r0, r1 := lo*mr, min(hi*mr, n)
+		gemmBlock(r1-r0, m, k, r0, 0, opW, packA, ct[r0*m:], m, false, mr, nr)
+		// C[i, j] (+)= Cᵀ[j, i], one strip of nr columns of C at a time:
+		// the vector-gather panel packer transposes nr rows of Cᵀ into an
+		// m×nr block (t[i·nr + jj] = Cᵀ[j0+jj, i]) whose rows are copied out.
+		tmp := getScratch(m * nr)
+		defer putScratch(tmp)
+		t := *tmp
+		for j0 := r0; j0 < r1; j0 += nr {
+			cols := min(nr, r1-j0)
+			asm.PackPanel(t, ct[j0*m:], m, cols, m, nr)
+			for i := 0; i < m; i++ {
+				dst, src := c[i*ldc+j0:i*ldc+j0+cols], t[i*nr:i*nr+cols]
+				if accumulate {
+					asm.Axpy(1, src, dst)
+				} else {
+					copy(dst, src)
+				}
+			}
+		}
+	})
 }
 
 // GemmWLeft computes C[m×n] = W·op(B) (or C += W·op(B) when accumulate)
@@ -310,19 +360,29 @@ func gemmBlock(m, n, k, i0, j0 int, opA operandA, packB packer, c []float32, ldc
 	}
 }
 
-var scratchPool sync.Pool
+// scratchPools keeps float32 buffers by size class: class c holds buffers
+// of capacity exactly 1<<c. One pool per class matters: a GEMM takes three
+// buffers of very different sizes, and a single pool would hand the small
+// one back for the large request (and allocate, zero and page-fault a fresh
+// buffer on every call).
+var scratchPools [40]sync.Pool
 
-// getScratch returns a pooled float32 buffer of length ≥ n (contents undefined).
+// getScratch returns a pooled float32 buffer of length n (contents undefined).
 func getScratch(n int) *[]float32 {
-	if p, ok := scratchPool.Get().(*[]float32); ok {
-		if cap(*p) >= n {
-			*p = (*p)[:n]
-			return p
-		}
-		scratchPool.Put(p)
+	c := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := scratchPools[c].Get().(*[]float32); ok {
+		*p = (*p)[:n]
+		return p
 	}
-	s := make([]float32, n)
+	s := make([]float32, n, 1<<c)
 	return &s
 }
 
-func putScratch(p *[]float32) { scratchPool.Put(p) }
+// putScratch returns a buffer from getScratch to its size class.
+func putScratch(p *[]float32) {
+	c := bits.Len(uint(cap(*p) - 1))
+	if cap(*p) != 1<<c {
+		return // not from getScratch
+	}
+	scratchPools[c].Put(p)
+}
