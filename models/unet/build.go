@@ -35,7 +35,7 @@ func (u *UNet) WeightBytes() int64 { return u.weightBytes }
 // downBlock is CrossAttnDownBlock2D (attentions non-empty) or DownBlock2D:
 // L × (resnet [→ attention]), then a stride-2 3×3 conv except at the last level.
 type downBlock struct {
-	resnets    []*resnetBlock
+	resnets    []*nn.ResnetBlock2D
 	attentions []*transformer2D
 	downsample *nn.Conv2d // downsamplers.0.conv, nil at the last level
 }
@@ -43,7 +43,7 @@ type downBlock struct {
 // midBlock is UNetMidBlock2DCrossAttn: resnet, attention, resnet (or
 // UNetMidBlock2D without the attention).
 type midBlock struct {
-	resnets   [2]*resnetBlock
+	resnets   [2]*nn.ResnetBlock2D
 	attention *transformer2D
 }
 
@@ -51,7 +51,7 @@ type midBlock struct {
 // resnet [→ attention]), then nearest ×2 upsampling + 3×3 conv except at
 // the last (full-resolution) block.
 type upBlock struct {
-	resnets    []*resnetBlock
+	resnets    []*nn.ResnetBlock2D
 	attentions []*transformer2D
 	upsample   *nn.Conv2d // upsamplers.0.conv, nil for the last block
 }

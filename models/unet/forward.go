@@ -99,7 +99,7 @@ func (u *UNet) ForwardY(x *tensor.Tensor, timesteps []float32, context, y *tenso
 
 	for i, b := range u.down {
 		for j, r := range b.resnets {
-			h = r.forward(h, tembAct)
+			h = r.Forward(h, tembAct)
 			tap(fmt.Sprintf("down_blocks.%d.resnets.%d", i, j), h)
 			if b.attentions != nil {
 				h = b.attentions[j].forward(h, context)
@@ -115,13 +115,13 @@ func (u *UNet) ForwardY(x *tensor.Tensor, timesteps []float32, context, y *tenso
 		tap(fmt.Sprintf("down_blocks.%d", i), h)
 	}
 
-	h = u.mid.resnets[0].forward(h, tembAct)
+	h = u.mid.resnets[0].Forward(h, tembAct)
 	tap("mid_block.resnets.0", h)
 	if u.mid.attention != nil {
 		h = u.mid.attention.forward(h, context)
 		tap("mid_block.attentions.0", h)
 	}
-	h = u.mid.resnets[1].forward(h, tembAct)
+	h = u.mid.resnets[1].Forward(h, tembAct)
 	tap("mid_block.resnets.1", h)
 	tap("mid_block", h)
 
@@ -130,7 +130,7 @@ func (u *UNet) ForwardY(x *tensor.Tensor, timesteps []float32, context, y *tenso
 			skip := skips[len(skips)-1]
 			skips[len(skips)-1] = nil // let the skip's memory go once used
 			skips = skips[:len(skips)-1]
-			h = r.forward(tensor.Concat(1, h, skip), tembAct)
+			h = r.Forward(tensor.Concat(1, h, skip), tembAct)
 			tap(fmt.Sprintf("up_blocks.%d.resnets.%d", i, j), h)
 			if b.attentions != nil {
 				h = b.attentions[j].forward(h, context)

@@ -45,7 +45,7 @@ func TestNewRandom(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.convIn.W.DType != dt || u.up[3].resnets[0].conv1.W.DType != dt {
+		if u.convIn.W.DType != dt || u.up[3].resnets[0].Conv1.W.DType != dt {
 			t.Errorf("%s: weights stored as %s", dt, u.convIn.W.DType)
 		}
 		eps := u.Forward(x, ts, ctx)

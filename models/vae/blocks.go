@@ -14,45 +14,18 @@ type source interface {
 	linear(path string, in, out int) *nn.Linear
 }
 
-// resnet is the VAE's ResnetBlock2D (no time embedding, no dropout at
-// inference):
-//
-//	h   = conv1(SiLU(norm1(x)))
-//	h   = conv2(SiLU(norm2(h)))
-//	out = shortcut(x) + h        shortcut = 1×1 conv when channels change, else identity
-type resnet struct {
-	norm1, norm2 *nn.GroupNorm
-	conv1, conv2 *nn.Conv2d
-	shortcut     *nn.Conv2d // nil when in == out
-}
-
-func newResnet(s source, path string, in, out int) *resnet {
-	r := &resnet{
-		norm1: s.norm(path+".norm1", in),
-		conv1: s.conv(path+".conv1", in, out, 3, 1, 1),
-		norm2: s.norm(path+".norm2", out),
-		conv2: s.conv(path+".conv2", out, out, 3, 1, 1),
+// newResnet loads the VAE's ResnetBlock2D at path (no time embedding).
+func newResnet(s source, path string, in, out int) *nn.ResnetBlock2D {
+	r := &nn.ResnetBlock2D{
+		Norm1: s.norm(path+".norm1", in),
+		Conv1: s.conv(path+".conv1", in, out, 3, 1, 1),
+		Norm2: s.norm(path+".norm2", out),
+		Conv2: s.conv(path+".conv2", out, out, 3, 1, 1),
 	}
 	if in != out {
-		r.shortcut = s.conv(path+".conv_shortcut", in, out, 1, 1, 0)
+		r.Shortcut = s.conv(path+".conv_shortcut", in, out, 1, 1, 0)
 	}
 	return r
-}
-
-// forward keeps at most x, one intermediate and the convolution's output
-// alive (Go's liveness analysis drops the ones no longer used), which at
-// the decoder's last level is 3 × 128 channels × 512² floats for a 512×512
-// image.
-func (r *resnet) forward(x *tensor.Tensor) *tensor.Tensor {
-	h := r.norm1.ForwardSiLU(x)
-	h = r.conv1.Forward(h)
-	h = r.norm2.ForwardSiLUInPlace(h) // h is conv1's fresh output: reuse it
-	h = r.conv2.Forward(h)
-	if r.shortcut != nil {
-		x = r.shortcut.Forward(x)
-	}
-	tensor.AddInPlace(h, x)
-	return h
 }
 
 // attention is the mid block's single-head spatial self-attention over the
@@ -92,7 +65,7 @@ func (a *attention) forward(x *tensor.Tensor) *tensor.Tensor {
 // midBlock is UNetMidBlock2D: resnet, attention (optional), resnet, all at
 // the lowest resolution's channel count.
 type midBlock struct {
-	res1, res2 *resnet
+	res1, res2 *nn.ResnetBlock2D
 	attn       *attention // nil when Config.MidAttention is false
 }
 
@@ -106,11 +79,11 @@ func newMidBlock(s source, path string, ch int, withAttention bool) *midBlock {
 }
 
 func (m *midBlock) forward(x *tensor.Tensor) *tensor.Tensor {
-	x = m.res1.forward(x)
+	x = m.res1.Forward(x, nil)
 	if m.attn != nil {
 		x = m.attn.forward(x)
 	}
-	return m.res2.forward(x)
+	return m.res2.Forward(x, nil)
 }
 
 // downsample halves the resolution as the LDM encoder does: zero padding of

@@ -22,7 +22,7 @@ type decoder struct {
 }
 
 type decoderLevel struct {
-	resnets []*resnet
+	resnets []*nn.ResnetBlock2D
 	up      *upsample // nil at the last level
 }
 
@@ -58,7 +58,7 @@ func (d *decoder) forward(z *tensor.Tensor, tap tapFunc) *tensor.Tensor {
 	tap.emit("decoder.mid_block", h)
 	for i, lvl := range d.up {
 		for _, r := range lvl.resnets {
-			h = r.forward(h)
+			h = r.Forward(h, nil)
 		}
 		if lvl.up != nil {
 			h = lvl.up.forward(h)

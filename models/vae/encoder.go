@@ -21,7 +21,7 @@ type encoder struct {
 }
 
 type encoderLevel struct {
-	resnets []*resnet
+	resnets []*nn.ResnetBlock2D
 	down    *downsample // nil at the last level
 }
 
@@ -52,7 +52,7 @@ func (e *encoder) forward(x *tensor.Tensor, tap tapFunc) *tensor.Tensor {
 	tap.emit("encoder.conv_in", h)
 	for i, lvl := range e.down {
 		for _, r := range lvl.resnets {
-			h = r.forward(h)
+			h = r.Forward(h, nil)
 		}
 		if lvl.down != nil {
 			h = lvl.down.forward(h)
