@@ -3,8 +3,6 @@ package sampling
 import (
 	"fmt"
 	"math"
-	"sort"
-	"strings"
 
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -90,29 +88,13 @@ var samplerAliases = map[string]string{
 
 // SamplerNames lists the valid sampler names (ComfyUI names and aliases),
 // sorted.
-func SamplerNames() []string {
-	var names []string
-	for k := range Samplers {
-		names = append(names, k)
-	}
-	for k := range samplerAliases {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
+func SamplerNames() []string { return registryNames(Samplers, samplerAliases) }
 
 // CanonicalSampler returns the ComfyUI name for name (itself or an alias), or
 // an error listing the valid names.
 func CanonicalSampler(name string) (string, error) {
-	key := strings.ToLower(name)
-	if a, ok := samplerAliases[key]; ok {
-		key = a
-	}
-	if _, ok := Samplers[key]; ok {
-		return key, nil
-	}
-	return "", fmt.Errorf("sampling: unknown sampler %q (valid: %s)", name, strings.Join(SamplerNames(), ", "))
+	key, _, err := registryLookup("sampler", Samplers, samplerAliases, name)
+	return key, err
 }
 
 // LookupSampler returns the sampler called name, or an error listing the

@@ -3,8 +3,6 @@ package sampling
 import (
 	"fmt"
 	"math"
-	"sort"
-	"strings"
 )
 
 // A sigma schedule picks which noise levels a sampler visits: a decreasing
@@ -36,29 +34,13 @@ var schedulerAliases = map[string]string{
 
 // SchedulerNames lists the valid scheduler names (ComfyUI names and
 // aliases), sorted.
-func SchedulerNames() []string {
-	var names []string
-	for k := range Schedulers {
-		names = append(names, k)
-	}
-	for k := range schedulerAliases {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	return names
-}
+func SchedulerNames() []string { return registryNames(Schedulers, schedulerAliases) }
 
 // LookupScheduler returns the schedule called name (ComfyUI name or an alias
 // such as "discrete" = "normal"), or an error listing the valid names.
 func LookupScheduler(name string) (SchedulerFunc, error) {
-	key := strings.ToLower(name)
-	if a, ok := schedulerAliases[key]; ok {
-		key = a
-	}
-	if f, ok := Schedulers[key]; ok {
-		return f, nil
-	}
-	return nil, fmt.Errorf("sampling: unknown scheduler %q (valid: %s)", name, strings.Join(SchedulerNames(), ", "))
+	_, f, err := registryLookup("scheduler", Schedulers, schedulerAliases, name)
+	return f, err
 }
 
 // CalculateSigmas returns the sigmas a ComfyUI KSampler uses for steps steps
