@@ -202,7 +202,11 @@ func TestGemmW(t *testing.T) {
 		defer func() { t.Logf("largest |diff|/tol: %.3f", worst) }()
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, dt := range []DType{F32, F16, BF16, F8E4M3, F8E5M2} {
-			for _, sh := range [][3]int{{1, 7, 5}, {3, 40, 33}, {5, 33, 300}, {77, 64, 100}, {130, 97, 257}, {13, 300, 17}} {
+			// Few rows and many outputs ((n−m)·k > m·n: {5, 33, 300}, {13, 300, 17}
+			// and the last four) take the swapped path for f32 weights,
+			// Cᵀ = W·Aᵀ (gemmWSwapped), with ragged tiles on both sides.
+			for _, sh := range [][3]int{{1, 7, 5}, {3, 40, 33}, {5, 33, 300}, {77, 64, 100}, {130, 97, 257}, {13, 300, 17},
+				{5, 200, 64}, {13, 77, 96}, {40, 333, 130}, {77, 130, 200}} {
 				m, n, k := sh[0], sh[1], sh[2]
 				w, wf := randWeight(r, dt, n, k)
 				for _, acc := range []bool{false, true} {
