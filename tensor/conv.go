@@ -20,7 +20,7 @@ import (
 // matrix "cols" is never materialised: the GEMM's B packer (packIm2col)
 // gathers each cache block of it from x on the fly, and the weight is
 // converted from its stored dtype while its panels are packed, once per
-// call for all images (prepackA: a float32 copy of the weight in panel
+// call for all images (prepack: a float32 copy of the weight in panel
 // order, at most prepackMaxFloats, lives for the duration of the call). A 1×1,
 // stride-1, unpadded convolution reads x directly as the [Cin, H·W] matrix.
 func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
@@ -56,10 +56,10 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 	// float32 panels are small enough; the largest (1280 channels at the
 	// UNet's 8×8 and 16×16 levels, with few pixels per image) are packed
 	// block by block inside the GEMM, as often as the GEMM needs them.
-	wA := operandA{pack: packWeightRows(w, k)}
+	wA := operand{pack: packWeightRows(w, k)}
 	if mr, _ := asm.GemmTile(); (cout+mr-1)/mr*mr*k <= prepackMaxFloats {
 		var release func()
-		wA, release = prepackA(wA.pack, cout, k, mr)
+		wA, release = prepack(wA.pack, cout, k, mr)
 		defer release()
 	}
 	for b := 0; b < n; b++ {
@@ -82,7 +82,7 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 		if !direct {
 			packB = packIm2col(in, h, wd, kh, kw, stride, pad, ow)
 		}
-		gemmDriver(cout, pix, k, wA, packB, o, pix, bias != nil)
+		gemmDriver(cout, pix, k, wA, operand{pack: packB}, o, pix, bias != nil)
 	}
 	return out
 }

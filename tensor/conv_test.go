@@ -66,7 +66,7 @@ func TestConv2dVsNaive(t *testing.T) {
 		{1, 43, 5, 7, 9, 3, 2, 1},    // K = 387: the second depth block starts mid-kernel (tap 194)
 		{1, 25, 7, 8, 8, 4, 1, 1},    // K = 400 with a 4×4 kernel, block starts at tap 200
 	}
-	// Both weight paths: packed up front (prepackA), and, with the size
+	// Both weight paths: packed up front (prepack), and, with the size
 	// limit at 0, packed block by block inside the GEMM.
 	defer func(v int) { prepackMaxFloats = v }(prepackMaxFloats)
 	for _, limit := range []int{prepackMaxFloats, 0} {

@@ -29,13 +29,13 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 	}
 	pa := rowMajorA(a, lda)
 	if transA {
-		pa = operandA{pack: packDepthContig(a, lda)}
+		pa = operand{pack: packDepthContig(a, lda)}
 	}
 	pb := packDepthContig(b, ldb)
 	if transB {
 		pb = packRowsContig(b, ldb)
 	}
-	gemmDriver(m, n, k, pa, pb, c, ldc, accumulate)
+	gemmDriver(m, n, k, pa, operand{pack: pb}, c, ldc, accumulate)
 }
 
 // GemmW computes C[m×n] = A[m×k]·Wᵀ (or C += A·Wᵀ when accumulate) for a
@@ -56,11 +56,11 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 		}
 		return
 	}
-	if w.DType == F32 && asm.HasGemmKernelStridedA() && (n-m)*k > m*n {
-		gemmWSwapped(m, n, k, a, lda, w.f32, c, ldc, accumulate)
+	if asm.HasGemmKernelStridedA() && (n-m)*k > m*n {
+		gemmWSwapped(m, n, k, a, lda, w, c, ldc, accumulate)
 		return
 	}
-	gemmDriver(m, n, k, rowMajorA(a, lda), packWeightRows(w, k), c, ldc, accumulate)
+	gemmDriver(m, n, k, rowMajorA(a, lda), operand{pack: packWeightRows(w, k)}, c, ldc, accumulate)
 }
 
 // gemmWSwapped computes C = A·Wᵀ for a float32 weight as the transposed
@@ -70,23 +70,34 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 // micro-kernel read W in place, instead of packing all n·k floats of W for
 // only m rows; the transpose costs m·n moves, so GemmW takes this path when
 // it saves more packing than that: (n−m)·k > m·n.
-func gemmWSwapped(m, n, k int, a []float32, lda int, w []float32, c []float32, ldc int, accumulate bool) {
+//
+// A float32 W is read in place; any other dtype is decoded block by block
+// into row-major float32 (operand.decode), a plain conversion.
+func gemmWSwapped(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, accumulate bool) {
 	mr, nr := asm.GemmTile()
 	buf := getScratch(n * m)
 	defer putScratch(buf)
 	ct := *buf
-	opW, packA := rowMajorA(w, k), packRowsContig(a, lda)
-	tiles := (n + mr - 1) / mr
-	grain := 1
-	if float64(m)*float64(n)*float64(k) < 64*64*64 {
-		grain = tiles // one worker, as in gemmDriver
+	opW, opA := operand{decode: decodeWeightRows(w, k)}, operand{pack: packRowsContig(a, lda)}
+	if w.DType == F32 {
+		opW = rowMajorA(w.f32, k)
 	}
-	// Each worker computes rows [r0, r1) of Cᵀ (W rows, split like
-	// gemmDriver's m split) and transposes them into columns [r0, r1) of C
-	// while they are still in its cache: one pool round trip, not two.
-	Parallel(tiles, grain, func(lo, hi int) {
+	tiles := (n + mr - 1) / mr
+	minChunk := tiles // one worker, as in gemmDriver
+	if threads := Threads(); threads > 1 && float64(m)*float64(n)*float64(k) >= 64*64*64 {
+		// Every piece of work needs all of A: pack it once, the workers
+		// sharing the packing, and hand out pieces as in gemmDriver.
+		var release func()
+		opA, release = prepack(opA.pack, m, k, nr)
+		defer release()
+		minChunk = 1
+	}
+	// Each piece is rows [r0, r1) of Cᵀ (W rows, split like gemmDriver's m
+	// split), transposed into columns [r0, r1) of C while still in cache:
+	// one pool round trip, not two.
+	ParallelDynamic(tiles, minChunk, func(lo, hi int) {
 		r0, r1 := lo*mr, min(hi*mr, n)
-		gemmBlock(r1-r0, m, k, r0, 0, opW, packA, ct[r0*m:], m, false, mr, nr)
+		gemmBlock(r1-r0, m, k, r0, 0, opW, opA, ct[r0*m:], m, false, mr, nr)
 		// C[i, j] (+)= Cᵀ[j, i], one strip of nr columns of C at a time:
 		// the vector-gather panel packer transposes nr rows of Cᵀ into an
 		// m×nr block (t[i·nr + jj] = Cᵀ[j0+jj, i]) whose rows are copied out.
@@ -122,7 +133,7 @@ func GemmWLeft(m, n, k int, w *Weight, transB bool, b []float32, ldb int, c []fl
 	if transB {
 		pb = packRowsContig(b, ldb)
 	}
-	gemmDriver(m, n, k, operandA{pack: packWeightRows(w, k)}, pb, c, ldc, accumulate)
+	gemmDriver(m, n, k, operand{pack: packWeightRows(w, k)}, operand{pack: pb}, c, ldc, accumulate)
 }
 
 // checkWeight panics with a descriptive message when w does not hold the
@@ -133,27 +144,33 @@ func checkWeight(op string, w *Weight, rows, k int) {
 	}
 }
 
-// operandA is the left operand of gemmDriver: either a packer, or (direct
-// non-nil) a row-major float32 matrix with row stride ld that the
-// micro-kernel reads in place (asm.GemmKernelStridedA), skipping the
+// operand is one side of gemmDriver: a packer that fills the micro-panels
+// of any block on demand; or (panels non-nil) the panels of the whole
+// operand already packed for its whole depth (see prepack), which the
+// kernel reads in place: no packing at all. The left operand may instead
+// (direct non-nil) be a row-major float32 matrix with row stride ld that
+// the micro-kernel reads in place (asm.GemmKernelStridedA), skipping the
 // transposing copy that packing a k-contiguous matrix needs.
 //
-// With panels non-nil, A is already packed for its whole depth (see
-// prepackA) and the kernel reads the panels in place: no packing at all.
-type operandA struct {
+// Or (decode non-nil, also left only) the rows of each block are decoded
+// into a row-major float32 buffer that the strided kernel then reads: for
+// a weight in another dtype this is a straight conversion, with none of
+// the transposing gathers that packing does.
+type operand struct {
 	pack   packer
 	direct []float32
 	ld     int
 	panels []float32
+	decode rowDecoder
 }
 
 // rowMajorA describes a row-major A [m×k] (stride lda): read in place when
 // the CPU level has the strided kernel, else packed.
-func rowMajorA(a []float32, lda int) operandA {
+func rowMajorA(a []float32, lda int) operand {
 	if asm.HasGemmKernelStridedA() {
-		return operandA{pack: packRowsContig(a, lda), direct: a, ld: lda}
+		return operand{pack: packRowsContig(a, lda), direct: a, ld: lda}
 	}
-	return operandA{pack: packRowsContig(a, lda)}
+	return operand{pack: packRowsContig(a, lda)}
 }
 
 // smallM is the largest m served by the matrix-vector paths: with so few
@@ -212,12 +229,15 @@ const (
 	cBufFloats   = 192 << 10 // largest C block accumulated aside (see gemmBlock)
 )
 
-// gemmDriver computes C[m×n] (+)= X·Yᵀ where packA packs X [m×k] and packB
-// packs Y [n×k] (i.e. op(B)ᵀ). The m×n output is split into one
-// rectangle per worker (along m when it is tall enough, else along n), and
-// each worker runs the classic five-loop blocked algorithm on its rectangle
-// with its own packing buffers.
-func gemmDriver(m, n, k int, opA operandA, packB packer, c []float32, ldc int, accumulate bool) {
+// gemmDriver computes C[m×n] (+)= X·Yᵀ where opA gives X [m×k] and opB
+// gives Y [n×k] (i.e. op(B)ᵀ). The m×n output is split into strips
+// (along m when it is tall enough, else along n), and each worker runs the
+// classic five-loop blocked algorithm on the strips it takes, with its own
+// packing buffers. The operand every strip needs whole is packed once up
+// front when it fits (prepack); the strips are then handed out
+// dynamically, large ones first (ParallelDynamic). Otherwise each worker
+// gets one fixed strip, so that it packs that operand only once.
+func gemmDriver(m, n, k int, opA, opB operand, c []float32, ldc int, accumulate bool) {
 	if k <= 0 {
 		if !accumulate {
 			for i := 0; i < m; i++ {
@@ -232,7 +252,7 @@ func gemmDriver(m, n, k int, opA operandA, packB packer, c []float32, ldc int, a
 	if float64(m)*float64(n)*float64(k) < 64*64*64 {
 		threads = 1
 	}
-	// Each worker packs all of the operand along the dimension it does not
+	// Each worker needs all of the operand along the dimension it does not
 	// split and its share of the other, so splitting the larger of m and n
 	// packs the least (and gives the most tiles to balance).
 	splitM := m >= n
@@ -241,29 +261,44 @@ func gemmDriver(m, n, k int, opA operandA, packB packer, c []float32, ldc int, a
 	} else if !splitM && nTiles < threads && mTiles >= threads {
 		splitM = true
 	}
-	tiles := nTiles
+	tiles, shared, rows, tile := nTiles, &opA, m, mr
 	if splitM {
-		tiles = mTiles
+		tiles, shared, rows, tile = mTiles, &opB, n, nr
 	}
 	work := func(lo, hi int) {
 		if splitM {
 			i0, i1 := lo*mr, min(hi*mr, m)
-			gemmBlock(i1-i0, n, k, i0, 0, opA, packB, c[i0*ldc:], ldc, accumulate, mr, nr)
+			gemmBlock(i1-i0, n, k, i0, 0, opA, opB, c[i0*ldc:], ldc, accumulate, mr, nr)
 		} else {
 			j0, j1 := lo*nr, min(hi*nr, n)
-			gemmBlock(m, j1-j0, k, 0, j0, opA, packB, c[j0:], ldc, accumulate, mr, nr)
+			gemmBlock(m, j1-j0, k, 0, j0, opA, opB, c[j0:], ldc, accumulate, mr, nr)
 		}
 	}
 	if threads == 1 {
 		work(0, tiles)
 		return
 	}
-	Parallel(tiles, 1, work)
+	// The shared operand: unless it is read in place, pack it once, the
+	// workers sharing the packing, instead of once per worker, when its
+	// panels are small enough to hold (a weight's, a few tokens').
+	if shared.panels == nil && shared.direct == nil && (rows+tile-1)/tile*tile*k <= prepackMaxFloats {
+		var release func()
+		*shared, release = prepack(shared.pack, rows, k, tile)
+		defer release()
+	}
+	if shared.panels == nil && shared.direct == nil {
+		// Every piece of work packs the shared operand again: one per worker.
+		Parallel(tiles, 1, work)
+		return
+	}
+	// Pieces of work then cost only their own share: hand them out as
+	// workers become free, so that none waits for a slowed-down other.
+	ParallelDynamic(tiles, 1, work)
 }
 
 // gemmBlock computes the m×n rectangle of C starting at row i0, column j0
 // of the operands (c already points at its top-left element).
-func gemmBlock(m, n, k, i0, j0 int, opA operandA, packB packer, c []float32, ldc int, accumulate bool, mr, nr int) {
+func gemmBlock(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, accumulate bool, mr, nr int) {
 	nkb := (k + kcMax - 1) / kcMax
 	kcb := (k + nkb - 1) / nkb // balanced depth blocks
 	mcb := max(mr, mcMax/mr*mr)
@@ -298,19 +333,29 @@ func gemmBlock(m, n, k, i0, j0 int, opA operandA, packB packer, c []float32, ldc
 		for pc := 0; pc < k; pc += kcb {
 			kc := min(kcb, k-pc)
 			add := pc > 0 || (accumulate && bufC == nil)
-			packB(*bufB, j0+jc, nc, pc, kc, nr, scratch)
+			if opB.panels == nil {
+				opB.pack(*bufB, j0+jc, nc, pc, kc, nr, scratch)
+			}
 			for ic := 0; ic < m; ic += mcb {
 				mc := min(mcb, m-ic)
-				if opA.panels != nil {
-					// read in place below
-				} else if opA.direct == nil {
+				// Row ir of the block, when read in place, starts at aIn[aOff+ir·aLd].
+				aIn, aLd, aOff := opA.direct, opA.ld, (i0+ic)*opA.ld+pc
+				switch {
+				case opA.panels != nil: // read in place below
+				case opA.decode != nil:
+					opA.decode(*bufA, i0+ic, mc, pc, kc, mr)
+					aIn, aLd, aOff = *bufA, kc, 0
+				case opA.direct == nil:
 					opA.pack(*bufA, i0+ic, mc, pc, kc, mr, scratch)
-				} else if mc%mr != 0 { // only the ragged last tile is packed
+				case mc%mr != 0: // only the ragged last tile is packed
 					last := mc / mr * mr
 					opA.pack((*bufA)[last*kc:], i0+ic+last, mc-last, pc, kc, mr, scratch)
 				}
 				for jr := 0; jr < nc; jr += nr {
 					bp := (*bufB)[jr*kc:]
+					if opB.panels != nil {
+						bp = opB.panels[(j0+jc+jr)*k+pc*nr:] // strip (j0+jc+jr)/nr, depth pc
+					}
 					nrr := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
 						ap := (*bufA)[ir*kc:]
@@ -319,13 +364,13 @@ func gemmBlock(m, n, k, i0, j0 int, opA operandA, packB packer, c []float32, ldc
 						}
 						mrr := min(mr, mc-ir)
 						cp := c[(ic+ir)*ldc+jr:]
-						if mrr == mr && opA.direct != nil {
-							a := opA.direct[(i0+ic+ir)*opA.ld+pc:]
-							if nrr == nr {
-								asm.GemmKernelStridedA(kc, a, opA.ld, bp, cp, ldc, add)
+						if aIn != nil && (mrr == mr || opA.decode != nil) { // decoded blocks are zero-padded to whole tiles
+							a := aIn[aOff+ir*aLd:]
+							if mrr == mr && nrr == nr {
+								asm.GemmKernelStridedA(kc, a, aLd, bp, cp, ldc, add)
 								continue
 							}
-							asm.GemmKernelStridedA(kc, a, opA.ld, bp, tile, nr, false)
+							asm.GemmKernelStridedA(kc, a, aLd, bp, tile, nr, false)
 						} else if mrr == mr && nrr == nr {
 							asm.GemmKernel(kc, ap, bp, cp, ldc, add)
 							continue

@@ -84,42 +84,60 @@ func packWeightRows(w *Weight, k int) packer {
 	}
 }
 
-// prepackA packs all m rows of an A operand for its whole depth k, once:
-// strip q (rows [q·mr, q·mr+mr), zero past m) holds depth p at
-// panels[q·k·mr + p·mr:], so the micro-panel of any depth block [p0,
-// p0+kc) is the contiguous run starting at q·k·mr + p0·mr, exactly what
-// the micro-kernel reads. A convolution packs its weight this way once per
-// call instead of once per (image, worker, column block), which for f16
-// weights also means decoding them once. Strips are packed in parallel,
-// each from a scratch copy of at most mr × prepackDepth floats (kept in L1/L2).
+// rowDecoder writes rows [r0, r0+rows) × depth [p0, p0+kc) of an operand
+// as a row-major float32 block (dst[i·kc + p] = X(r0+i, p0+p)), with zero
+// rows after them up to a whole number of tile-row tiles.
+type rowDecoder func(dst []float32, r0, rows, p0, kc, tile int)
+
+// decodeWeightRows is the rowDecoder of a weight W [rows, k] in its stored
+// dtype: each row segment is one sequential conversion (VCVTPH2PS for f16).
+func decodeWeightRows(w *Weight, k int) rowDecoder {
+	return func(dst []float32, r0, rows, p0, kc, tile int) {
+		for i := 0; i < rows; i++ {
+			w.Decode(dst[i*kc:(i+1)*kc], (r0+i)*k+p0)
+		}
+		clear(dst[rows*kc : (rows+tile-1)/tile*tile*kc])
+	}
+}
+
+// prepack packs all rows of an operand for its whole depth k, once,
+// tile rows per strip: strip q (rows [q·tile, q·tile+tile), zero past the
+// end) holds depth p at panels[q·k·tile + p·tile:], so the micro-panel of
+// any depth block [p0, p0+kc) is the contiguous run starting at
+// q·k·tile + p0·tile, exactly what the micro-kernel reads. A convolution
+// packs its weight this way once per call instead of once per (image,
+// worker, column block), which for f16 weights also means decoding them
+// once; a multi-threaded GEMM packs the operand every worker needs once
+// instead of once per worker. Strips are packed in parallel, each from a
+// scratch copy of at most tile × prepackDepth floats (kept in L1/L2).
 // Call release when the GEMMs are done: the buffer returns to a pool, so
-// the next convolution reuses it instead of allocating (and
-// page-faulting) a fresh one.
-func prepackA(pack packer, m, k, mr int) (op operandA, release func()) {
-	strips := (m + mr - 1) / mr
-	buf := getPanels(strips * mr * k)
+// the next call reuses it instead of allocating (and page-faulting) a
+// fresh one.
+func prepack(pack packer, rows, k, tile int) (op operand, release func()) {
+	strips := (rows + tile - 1) / tile
+	buf := getPanels(strips * tile * k)
 	panels := *buf
 	Parallel(strips, 1, func(lo, hi int) {
-		scratch := getScratch(mr * min(k, prepackDepth))
+		scratch := getScratch(tile * min(k, prepackDepth))
 		defer putScratch(scratch)
 		for q := lo; q < hi; q++ {
-			strip := panels[q*mr*k : (q+1)*mr*k]
+			strip := panels[q*tile*k : (q+1)*tile*k]
 			for p0 := 0; p0 < k; p0 += prepackDepth {
 				kc := min(prepackDepth, k-p0)
-				// Packed with depth kc, the block's layout (p·mr + i) is
-				// that of the strip from p0 on: the same stride mr.
-				pack(strip[p0*mr:(p0+kc)*mr], q*mr, min(mr, m-q*mr), p0, kc, mr, *scratch)
+				// Packed with depth kc, the block's layout (p·tile + i) is
+				// that of the strip from p0 on: the same stride tile.
+				pack(strip[p0*tile:(p0+kc)*tile], q*tile, min(tile, rows-q*tile), p0, kc, tile, *scratch)
 			}
 		}
 	})
-	return operandA{panels: panels}, func() { panelPool.Put(buf) }
+	return operand{panels: panels}, func() { panelPool.Put(buf) }
 }
 
-// prepackDepth is the depth packed per step by prepackA (its scratch is
+// prepackDepth is the depth packed per step by prepack (its scratch is
 // mr × prepackDepth floats, as the GEMM's own packing uses).
 const prepackDepth = kcMax
 
-// panelPool keeps the buffer of the last prepackA for the next one.
+// panelPool keeps the buffers of the last prepacks for the next ones.
 var panelPool sync.Pool
 
 func getPanels(n int) *[]float32 {

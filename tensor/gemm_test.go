@@ -128,8 +128,14 @@ func TestGemmVsGonum(t *testing.T) {
 	forEachAsmLevel(t, func(t *testing.T) {
 		worst := 0.0
 		defer func() { t.Logf("largest |diff|/tol: %.3f", worst) }()
-		for ti, th := range []int{1, 3} {
+		defer func(v int) { prepackMaxFloats = v }(prepackMaxFloats)
+		// Multi-threaded, the operand every strip needs is packed up front
+		// and the strips handed out dynamically; or, when it is too large
+		// to pack whole (limit 0 here), each worker packs it for one fixed strip.
+		for ti, cfg := range []struct{ th, limit int }{{1, prepackMaxFloats}, {3, prepackMaxFloats}, {3, 0}} {
+			th := cfg.th
 			SetThreads(th)
+			prepackMaxFloats = cfg.limit
 			for _, s := range gemmShapes(count, uint64(ti+1)) {
 				r := rand.New(rand.NewPCG(uint64(s.m*1000+s.n), uint64(s.k)))
 				lda, ar := s.k+s.padA, s.m
@@ -151,7 +157,7 @@ func TestGemmVsGonum(t *testing.T) {
 				mag := absAll(c)
 				refGemm(s.transA, s.transB, s.m, s.n, s.k, absAll(a), lda, absAll(b), ldb, mag, ldc, beta)
 				Gemm(s.transA, s.transB, s.m, s.n, s.k, a, lda, b, ldb, c, ldc, s.acc)
-				worst = max(worst, checkGemm(t, fmt.Sprintf("t%d %+v", th, s), s.m, s.n, s.k, c, want, mag, ldc))
+				worst = max(worst, checkGemm(t, fmt.Sprintf("t%d prepack<=%d %+v", th, cfg.limit, s), s.m, s.n, s.k, c, want, mag, ldc))
 			}
 		}
 		SetThreads(0)
@@ -203,8 +209,10 @@ func TestGemmW(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, dt := range []DType{F32, F16, BF16, F8E4M3, F8E5M2} {
 			// Few rows and many outputs ((n−m)·k > m·n: {5, 33, 300}, {13, 300, 17}
-			// and the last four) take the swapped path for f32 weights,
-			// Cᵀ = W·Aᵀ (gemmWSwapped), with ragged tiles on both sides.
+			// and the last four) take the swapped path where the CPU level
+			// has the strided kernel, Cᵀ = W·Aᵀ (gemmWSwapped: a float32 W
+			// read in place, other dtypes decoded row-major block by
+			// block), with ragged tiles on both sides.
 			for _, sh := range [][3]int{{1, 7, 5}, {3, 40, 33}, {5, 33, 300}, {77, 64, 100}, {130, 97, 257}, {13, 300, 17},
 				{5, 200, 64}, {13, 77, 96}, {40, 333, 130}, {77, 130, 200}} {
 				m, n, k := sh[0], sh[1], sh[2]
