@@ -56,8 +56,12 @@ var (
 // to finish, before either blocks. Operations come back to back (a UNet
 // step is thousands of them), and a parked goroutine costs a wake-up when
 // the next one arrives: on a virtual machine whose idle vCPU has halted
-// that was measured at 140–470 µs, 5–20% of a 2.5 ms GEMM, all of it
-// spent by the other workers waiting for the late one.
+// that was measured at 100–470 µs, 4–20% of a 2.5 ms GEMM, all of it
+// spent by the other workers waiting for the late one. A poller yields the
+// CPU between polls (osYield), so that when there are more busy threads
+// than cores (two test binaries at once, another program) it does not
+// keep a core from the thread that has the work: without that, the test
+// suite ran 2–4× slower.
 const spinWindow = 200 * time.Microsecond
 
 func startPool() {
@@ -88,6 +92,7 @@ func worker() {
 				continue
 			default:
 			}
+			osYield()
 			if time.Now().After(deadline) {
 				break
 			}
@@ -182,6 +187,7 @@ func run(parts int, body func(p int)) {
 	}
 	body(0)
 	for deadline := time.Now().Add(spinWindow); done.left.Load() > 0 && time.Now().Before(deadline); {
+		osYield()
 	}
 	done.wg.Wait()
 }
