@@ -22,6 +22,7 @@ import (
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/detect"
 	"github.com/godiffusion/godiffusion/models/sd1"
+	"github.com/godiffusion/godiffusion/models/sdxl"
 	"github.com/godiffusion/godiffusion/models/vae"
 	"github.com/godiffusion/godiffusion/nn"
 	"github.com/godiffusion/godiffusion/sampling"
@@ -46,6 +47,7 @@ type genFlags struct {
 	saveLatent, trace       string
 	raw                     bool
 	normGroups, textHeads   int
+	textHeads2, unetHeadDim int
 	quiet                   bool
 	verbose                 bool
 	initImg                 string
@@ -84,6 +86,8 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	fs.BoolVar(&f.raw, "raw", false, "tokenise the prompts literally (no weights, one 77-token window)")
 	intFlag(fs, &f.normGroups, 0, "GroupNorm groups of a single-file model (0 = 32, real SD1)", "norm-groups")
 	intFlag(fs, &f.textHeads, 0, "CLIP attention heads of a single-file model (0 = 12, CLIP-L)", "text-heads")
+	intFlag(fs, &f.textHeads2, 0, "attention heads of a single-file SDXL model's bigG tower (0 = width/64 = 20)", "text-heads-2")
+	intFlag(fs, &f.unetHeadDim, 0, "UNet attention head width of a single-file model (0 = the family's: 8 heads SD1, 64 SDXL)", "unet-head-dim")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
 	boolFlag(fs, &f.verbose, "debug messages on stderr (e.g. checkpoint tensors no component uses)", "v", "verbose")
 	stringFlag(fs, &f.initImg, "", "init image (PNG or JPEG) for image-to-image", "i", "init-img")
@@ -99,6 +103,9 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	})
 	return f, nil
 }
+
+// sdxlSize is the default image side for SDXL models (-W/-H not given).
+const sdxlSize = 1024
 
 // Bounds of the count flags: generous, but a mistyped number is an error
 // rather than hours of work or an allocation failure.
@@ -134,8 +141,8 @@ func (f *genFlags) validate() error {
 		return badInput("--strength %g: must be in (0, 1]", f.strength)
 	case f.initImg != "" && float64(f.steps)/f.strength > sampling.MaxSteps:
 		return badInput("--strength %g with --steps %d: img2img would need a %.0f-step schedule, more than %d", f.strength, f.steps, float64(f.steps)/f.strength, sampling.MaxSteps)
-	case f.normGroups < 0 || f.textHeads < 0:
-		return badInput("--norm-groups/--text-heads must not be negative")
+	case f.normGroups < 0 || f.textHeads < 0 || f.textHeads2 < 0 || f.unetHeadDim < 0:
+		return badInput("--norm-groups/--text-heads/--text-heads-2/--unet-head-dim must not be negative")
 	}
 	var err error
 	if f.sampler, err = sd1.CanonicalSampler(f.sampler); err != nil {
@@ -162,10 +169,10 @@ func checkModel(path, arch string) (detect.Info, error) {
 		return info, badInput("--arch %s: %s is a %s model (%s)", arch, path, info.Family, info.Reason)
 	}
 	switch info.Family {
-	case detect.SD1:
+	case detect.SD1, detect.SDXL:
 		return info, nil
-	case detect.SDXL, detect.Flux, detect.SD2:
-		return info, badInput("--model %s: %s models are not supported yet (only sd1)", path, info.Family)
+	case detect.Flux, detect.SD2:
+		return info, badInput("--model %s: %s models are not supported yet (only sd1 and sdxl)", path, info.Family)
 	}
 	return info, badInput("--model %s: unknown model family", path)
 }
@@ -278,8 +285,14 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
-	if _, err := checkModel(f.model, f.arch); err != nil {
+	info, err := checkModel(f.model, f.arch)
+	if err != nil {
 		return err
+	}
+	if info.Family == detect.SDXL && !f.sizeSet && f.initImg == "" {
+		// SDXL is trained at 1024×1024 (about one megapixel); 512×512,
+		// SD1's size, gives it poor pictures.
+		f.width, f.height = sdxlSize, sdxlSize
 	}
 	tokDir, err := sd1.FindTokenizer(f.model, f.tokenizer)
 	if err != nil {
@@ -327,9 +340,13 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	prog := newProgress(stderr, f.quiet)
 	t0 := time.Now()
-	pipe, err := sd1.Load(f.model, sd1.Options{
+	load := sd1.Load
+	if info.Family == detect.SDXL {
+		load = sdxl.Load
+	}
+	pipe, err := load(f.model, sd1.Options{
 		TokenizerDir: tokDir, ClipL: f.clipL,
-		NormGroups: f.normGroups, TextHeads: f.textHeads,
+		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
 		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
 	})
 	if err != nil {

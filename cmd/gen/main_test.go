@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,7 +74,7 @@ func TestBadInput(t *testing.T) {
 		{"no model", []string{"-p", "x", "-o", out}, "--model"},
 		{"wrong family forced", append(append([]string{}, base...), "--arch", "sdxl", "-o", out), "--arch"},
 		{"bad arch", append(append([]string{}, base...), "--arch", "sd3", "-o", out), "--arch"},
-		{"sdxl not supported", []string{"--model", sharedPath("sdxl/tiny-sdxl.safetensors"), "-o", out}, "not supported"},
+		{"sdxl without a tokenizer", []string{"--model", sharedPath("sdxl/tiny-sdxl.safetensors"), "-o", out}, "--tokenizer"},
 		{"flux not supported", []string{"--model", sharedPath("flux/flux1-schnell-tiny.safetensors"), "--arch", "flux", "-o", out}, "not supported"},
 		{"missing tokenizer", []string{"--model", golden.Core(t, "sd1/tiny-sd1.safetensors"), "-o", out}, "tokenizer"},
 		{"tokenizer folder without files", append(append([]string{}, base...), "--tokenizer", dir, "-o", out), "--tokenizer"},
@@ -513,4 +514,59 @@ func TestBenchModel(t *testing.T) {
 		}
 		t.Logf("%s", stdout)
 	}
+}
+
+// TestGenerateSDXL runs the CLI on the tiny SDXL fixture's run
+// comfy_euler_normal_64x96_cfg7p0_negtext (ComfyUI conventions, negative
+// prompt text) from its single file: the PNG within ±1 of the reference
+// image (8-bit, round(255·clamp((v+1)/2))), the saved latent within the
+// fixture README's tolerance (1e-3 of max |ref|).
+func TestGenerateSDXL(t *testing.T) {
+	model := golden.Shared(t, "sdxl/tiny-sdxl.safetensors")
+	ref := golden.Open(t, "sdxl/runs/comfy_euler_normal_64x96_cfg7p0_negtext.safetensors")
+	dir := t.TempDir()
+	out, lat := filepath.Join(dir, "xl.png"), filepath.Join(dir, "lat.safetensors")
+	// The tiny model's hyper-parameters a single file cannot tell: 2 heads
+	// per text tower, 16-wide UNet heads.
+	code, _, stderr := gen(t, "--model", model, "--tokenizer", golden.Tokenizer(t, "clip"),
+		"--text-heads", "2", "--text-heads-2", "2", "--unet-head-dim", "16",
+		"-p", "A cozy cabin in the snowy mountains at sunset, highly detailed, 8k", "-n", "blurry, low quality, watermark",
+		"--seed", "2024", "--steps", "8", "--cfg-scale", "7", "--sampler", "euler", "--scheduler", "normal",
+		"-W", "96", "-H", "64", "--quiet", "-o", out, "--save-latent", lat)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, b)
+	want, shape := golden.Float32(t, ref, "image") // [1, 3, H, W] in [-1, 1]
+	h, w := shape[2], shape[3]
+	if len(img) != h*w*3 {
+		t.Fatalf("PNG has %d bytes of RGB, want %dx%d", len(img), w, h)
+	}
+	maxd := 0
+	for c := range 3 {
+		for i := range h * w {
+			v := min(max((float64(want[c*h*w+i])+1)/2, 0), 1)
+			d := int(img[i*3+c]) - int(math.Round(255*v))
+			maxd = max(maxd, d, -d)
+		}
+	}
+	if maxd > 1 {
+		t.Errorf("PNG pixels differ from the reference image by up to %d", maxd)
+	}
+	fl, err := safetensors.Open(lat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	got, _, _ := fl.Float32("latent")
+	wantLat, _ := golden.Float32(t, ref, "latents")
+	m := 0.0
+	for _, v := range wantLat {
+		m = math.Max(m, math.Abs(float64(v)))
+	}
+	golden.AssertClose(t, "SDXL latent", got, wantLat, 1e-3*m, 0)
 }

@@ -1,7 +1,7 @@
 package main
 
 const usageText = `usage:
-  gen [flags]                      generate images (Stable Diffusion 1.x)
+  gen [flags]                      generate images (Stable Diffusion 1.x and SDXL)
   gen tokens [--tokenizer DIR | --model PATH] [--raw] -p TEXT
                                    print the first 77-token window's ids as a JSON array
   gen text-embed --model PATH [--tokenizer DIR] [--clip-skip N] [--clip-l FILE] [--raw] -p TEXT -o FILE.safetensors
@@ -14,7 +14,7 @@ const usageText = `usage:
   gen help
 
 generate flags:
-  -m, --model PATH            .safetensors checkpoint (LDM single-file layout) or diffusers folder
+  -m, --model PATH            .safetensors checkpoint (original single-file layout) or diffusers folder; SD 1.x or SDXL
   -p, --prompt TEXT           prompt; A1111 syntax: (word), (word:1.3), [word], BREAK; long prompts are chunked
   -n, --negative-prompt TEXT  negative prompt ("" encodes the empty string)
   -s, --seed N                seed (default random; always printed and saved in the PNG); image i uses seed+i
@@ -22,8 +22,8 @@ generate flags:
       --cfg-scale F           guidance scale (default 8; 1 skips the unconditional pass)
       --sampler NAME          euler, euler_ancestral (euler_a), heun, dpmpp_2m (dpm++2m), ddim, lcm (default euler)
       --scheduler NAME        normal (discrete), karras, exponential, simple, sgm_uniform, ddim_uniform (default normal)
-  -W, --width N, -H, --height N   image size, multiples of 8 (default 512x512)
-      --clip-skip N           1 = last CLIP layer, 2 = penultimate (A1111 "Clip skip")
+  -W, --width N, -H, --height N   image size, multiples of 8 (default 512x512; 1024x1024 for SDXL)
+      --clip-skip N           1 = last CLIP layer, 2 = penultimate (A1111 "Clip skip"; SDXL's default is 2)
       --clip-l FILE           replacement CLIP-L text encoder (HF CLIPTextModel .safetensors)
       --tokenizer DIR         folder with vocab.json + merges.txt, or openai's bpe_simple_vocab_16e6.txt.gz; once given
                               it is cached (see "Where to get the tokenizer")
@@ -39,10 +39,14 @@ generate flags:
       --strength F            img2img denoising strength in (0, 1] (default 0.75)
       --raw                   tokenise prompts literally (no weighting, one 77-token window)
       --norm-groups N, --text-heads N   hyper-parameters of a non-standard single-file model (defaults 32, 12)
+      --text-heads-2 N, --unet-head-dim N   the same for SDXL's bigG tower (default width/64) and the UNet
+                              (default 8 heads for SD1, 64-wide heads for SDXL)
       --quiet                 no progress on stderr
   -v, --verbose               debug messages on stderr (e.g. checkpoint tensors that no component reads)
 
 The defaults (euler, normal, 20 steps, cfg 8, 512x512) are ComfyUI's KSampler's, so a seed gives ComfyUI's image.
+SDXL: both text towers encode the prompt, the image size is the size conditioning (no crop), and a negative
+prompt "" is the encoding of "" as in ComfyUI's CLIPTextEncode.
 The PNG "parameters" text uses A1111's names (Sampler: Euler a, Schedule type: Karras, ...).
 
 Where to get the tokenizer: the tokenizer/ folder (vocab.json, merges.txt) of the Hugging Face repository

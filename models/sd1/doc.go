@@ -1,7 +1,11 @@
 // Package sd1 is the Stable Diffusion 1.x text-to-image pipeline: it loads
 // a checkpoint once (a single .safetensors file in the original LDM key
 // layout, or a diffusers folder) and generates any number of images from
-// it.
+// it. Its Pipeline is the Stable Diffusion UNet pipeline shared by SD1 and
+// SDXL: models/sdxl loads an SDXL checkpoint into the same Pipeline with
+// its own Conditioner (two text towers and the added vector y, passed to
+// the UNet with the context); everything below but the text encoding and
+// the VAE's scale (SDXL 0.13025) is common to both.
 //
 // One Generate call computes, with ComfyUI's KSampler conventions (so a
 // seed gives ComfyUI's picture for the same settings):

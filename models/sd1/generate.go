@@ -66,6 +66,9 @@ func (r *Request) check() error {
 		return fmt.Errorf("guidance rescale %g: must be between 0 and 1", r.GuidanceRescale)
 	case r.ClipSkip < 0:
 		return fmt.Errorf("clip skip %d: must not be negative", r.ClipSkip)
+	case r.OrigWidth < 0 || r.OrigHeight < 0 || r.CropW < 0 || r.CropH < 0 || r.TargetWidth < 0 || r.TargetHeight < 0:
+		return fmt.Errorf("size conditioning (original %dx%d, crop %d,%d, target %dx%d): values must not be negative",
+			r.OrigWidth, r.OrigHeight, r.CropW, r.CropH, r.TargetWidth, r.TargetHeight)
 	case r.InitImage != nil && !(r.Denoise > 0 && r.Denoise <= 1):
 		return fmt.Errorf("denoise strength %g: must be in (0, 1]", r.Denoise)
 	case r.InitImage != nil && (len(r.InitImage.Shape) != 4 || r.InitImage.Shape[0] != 1 || r.InitImage.Shape[1] != 3 ||
@@ -154,33 +157,47 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 // sample runs the sampler from x down sigmas with classifier-free guidance
 // over the UNet, counting model calls and batch passes into res.
 func (p *Pipeline) sample(req *Request, sched *sampling.DiscreteSchedule, x *tensor.Tensor, sigmas []float64,
-	cond, uncond *tensor.Tensor, res *Result) (*tensor.Tensor, error) {
+	cond, uncond sampling.Cond, res *Result) (*tensor.Tensor, error) {
 	sampler, err := sampling.LookupSampler(req.Sampler)
 	if err != nil {
 		return nil, err
 	}
-	// The network: contexts of the batch stacked along axis 0, input
-	// shapes checked (an error, not a panic), calls and passes counted.
+	// The network: contexts (and SDXL's y vectors) of the batch stacked
+	// along axis 0, input shapes checked (an error, not a panic), calls and
+	// passes counted.
 	net := func(xIn *tensor.Tensor, t []float32, conds []sampling.Cond) (*tensor.Tensor, error) {
 		ctx := make([]*tensor.Tensor, len(conds))
+		ys := make([]*tensor.Tensor, 0, len(conds))
 		for i, c := range conds {
 			ctx[i] = c.Context
+			if c.Y != nil {
+				ys = append(ys, c.Y)
+			}
 		}
 		context, err := sampling.Concat(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if err := p.UNet.CheckInputs(xIn, t, context, nil); err != nil {
+		var y *tensor.Tensor // nil for SD1
+		if len(ys) > 0 {
+			if len(ys) != len(conds) {
+				return nil, fmt.Errorf("%d of the %d conditionings of the batch have no y vector", len(conds)-len(ys), len(conds))
+			}
+			if y, err = sampling.Concat(ys); err != nil {
+				return nil, err
+			}
+		}
+		if err := p.UNet.CheckInputs(xIn, t, context, y); err != nil {
 			return nil, err
 		}
 		res.ModelCalls++
 		res.UNetPasses += xIn.Shape[0]
-		return p.UNet.Forward(xIn, t, context), nil
+		return p.UNet.ForwardY(xIn, t, context, y, nil), nil
 	}
 	guider := &sampling.CFG{
 		Model:             &sampling.EPS{Net: net, Schedule: sched},
-		Cond:              sampling.Cond{Context: cond},
-		Uncond:            sampling.Cond{Context: uncond},
+		Cond:              cond,
+		Uncond:            uncond,
 		Scale:             req.CFG,
 		RescaleMultiplier: req.GuidanceRescale,
 		Observer:          req.Observer,

@@ -14,13 +14,17 @@ import (
 	"github.com/godiffusion/godiffusion/sampling"
 )
 
-// Pipeline is a loaded SD1 model: text encoder, UNet and VAE. Load it once
-// and call Generate for every image; Generate is not safe for concurrent
-// use (it caches the last prompt encoding).
+// Pipeline is a loaded Stable Diffusion UNet model (SD1, or SDXL through
+// models/sdxl): text conditioning, UNet and VAE. Load it once and call
+// Generate for every image; Generate is not safe for concurrent use (it
+// caches the last prompt encoding).
 type Pipeline struct {
 	UNet *unet.UNet
 	VAE  *vae.VAE
-	Text *TextEncoder // nil when loaded with SkipTextEncoder or built without one
+	Text *TextEncoder // SD1's encoder; nil when loaded with SkipTextEncoder, built without one, or with a Conditioner
+	// Conditioner, when set, encodes the prompts instead of Text (SDXL's
+	// two towers and y vector); nil means SD1's CLIP-L conditioning.
+	Conditioner Conditioner
 	// Schedule is the model's noise table (ComfyUI ModelSamplingDiscrete);
 	// SD1's unless a diffusers scheduler config says otherwise.
 	Schedule *sampling.DiscreteSchedule
@@ -36,12 +40,15 @@ type Components struct {
 	UNet *unet.UNet
 	VAE  *vae.VAE
 	Text *TextEncoder // may be nil: requests must then carry Cond/Uncond
+	// Conditioner replaces Text's SD1 conditioning when set (see
+	// Pipeline.Conditioner); the pipeline closes it.
+	Conditioner Conditioner
 }
 
 // New assembles a pipeline from already built networks.
-// The noise table is SD1's.
+// The noise table is SD1's (SDXL uses the same).
 func New(c Components) *Pipeline {
-	return &Pipeline{UNet: c.UNet, VAE: c.VAE, Text: c.Text, Schedule: sampling.SD1Schedule()}
+	return &Pipeline{UNet: c.UNet, VAE: c.VAE, Text: c.Text, Conditioner: c.Conditioner, Schedule: sampling.SD1Schedule()}
 }
 
 // Load reads an SD1 checkpoint: a single .safetensors file with the
@@ -67,7 +74,7 @@ func Load(path string, opts Options) (*Pipeline, error) {
 			p.Close()
 		}
 	}()
-	if p.Schedule, err = modelSchedule(path, info.Layout == detect.Diffusers); err != nil {
+	if p.Schedule, err = ModelSchedule(path, info.Layout == detect.Diffusers); err != nil {
 		return nil, err
 	}
 	if info.Layout == detect.Diffusers {
@@ -84,7 +91,7 @@ func Load(path string, opts Options) (*Pipeline, error) {
 		if p.unetParams, err = nn.OpenParams(path); err != nil {
 			return nil, err
 		}
-		if p.UNet, err = unet.LoadLDM(p.unetParams, unet.InferOptions{NormGroups: opts.NormGroups}); err != nil {
+		if p.UNet, err = unet.LoadLDM(p.unetParams, unet.InferOptions{NormGroups: opts.NormGroups, HeadDim: opts.UNetHeadDim}); err != nil {
 			return nil, err
 		}
 		if p.VAE, err = vae.FromCheckpoint(p.params, &vae.Options{Groups: opts.NormGroups}); err != nil {
@@ -135,6 +142,10 @@ func (p *Pipeline) Close() error {
 	var errs []error
 	if p.Text != nil {
 		errs = append(errs, p.Text.Close())
+	}
+	if p.Conditioner != nil {
+		errs = append(errs, p.Conditioner.Close())
+		p.Conditioner = nil
 	}
 	errs = append(errs, p.releaseUNet())
 	if p.VAE != nil {

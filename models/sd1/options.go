@@ -30,6 +30,14 @@ type Options struct {
 	// CLIP ViT-L/14's value; the tiny fixture has 4. For a diffusers
 	// folder text_encoder/config.json decides.
 	TextHeads int
+	// TextHeads2 is TextHeads for a second text tower (SDXL's OpenCLIP
+	// ViT-bigG in a single file). 0 means width/64 (bigG: 1280/64 = 20).
+	TextHeads2 int
+	// UNetHeadDim overrides the attention head width of a single-file
+	// checkpoint's UNet (heads = channels/UNetHeadDim). 0 means the
+	// model's own convention: 8 heads per level for SD1, 64-wide heads
+	// for SDXL. A diffusers folder's unet/config.json decides there.
+	UNetHeadDim int
 
 	// FreeTextEncoder drops the text encoder's weights after every prompt
 	// encoding (reloading them when a later request brings a new prompt):
@@ -75,11 +83,34 @@ type Request struct {
 	// strength"); ignored without InitImage.
 	Denoise float64
 
+	// ZeroNegative replaces the negative conditioning by zeros: ComfyUI's
+	// ConditioningZeroOut on the negative, diffusers'
+	// force_zeros_for_empty_prompt. The context (and SDXL's pooled text
+	// embedding) are all zero; SDXL's y still carries the size
+	// embedding. Negative is then ignored.
+	ZeroNegative bool
+
+	// SDXL size conditioning (ComfyUI CLIPTextEncodeSDXL / SDXL.encode_adm
+	// width, height, crop_w, crop_h, target_width, target_height; in
+	// pixels). The UNet receives
+	//
+	//	time_ids = [OrigHeight, OrigWidth, CropH, CropW, TargetHeight, TargetWidth]
+	//
+	// 0 means the image size (Height, Width) for the original and target
+	// sizes and no crop, ComfyUI's CLIPTextEncode defaults. SD1 ignores
+	// them.
+	OrigWidth, OrigHeight     int
+	CropW, CropH              int // crop_left, crop_top
+	TargetWidth, TargetHeight int
+
 	// Cond and Uncond, when set, are used as the text conditioning
 	// ([1, L, D] each) instead of encoding Prompt and Negative: for
 	// benchmarks without a text encoder and for replaying recorded
 	// contexts. Uncond may be nil when CFG is 1.
 	Cond, Uncond *tensor.Tensor
+	// CondY and UncondY are the added conditioning vectors [1, adm] that
+	// go with Cond and Uncond for SDXL-style UNets (nil for SD1).
+	CondY, UncondY *tensor.Tensor
 
 	// ReleaseUNet drops the UNet (and unmaps its weights) as soon as
 	// sampling is done, before the VAE decodes, lowering the peak memory
@@ -118,4 +149,21 @@ type Result struct {
 	RGB    []uint8        // the image as 8-bit RGB, H·W·3 bytes, row-major: round(255·clamp((v+1)/2, 0, 1))
 	Sigmas []float64      // the schedule used, steps+1 values ending in 0
 	Timings
+}
+
+// TimeIDs returns SDXL's size conditioning for the request,
+//
+//	[orig_h, orig_w, crop_top, crop_left, target_h, target_w]
+//
+// with the defaults of the Request fields applied (original and target
+// size = the image size, crops 0).
+func (r *Request) TimeIDs() []float32 {
+	or := func(v, def int) float32 {
+		if v == 0 {
+			return float32(def)
+		}
+		return float32(v)
+	}
+	return []float32{or(r.OrigHeight, r.Height), or(r.OrigWidth, r.Width), float32(r.CropH), float32(r.CropW),
+		or(r.TargetHeight, r.Height), or(r.TargetWidth, r.Width)}
 }

@@ -20,13 +20,13 @@ type schedulerConfig struct {
 	TrainedBetas      any      `json:"trained_betas"`
 }
 
-// modelSchedule returns the noise table of the checkpoint at path: SD1's
-// (scaled-linear betas 0.00085 → 0.012 over 1000 steps) for a single file,
-// which carries no scheduler config, and for a diffusers folder the table
+// ModelSchedule returns the noise table of the checkpoint at path: SD1's
+// (scaled-linear betas 0.00085 → 0.012 over 1000 steps, also SDXL's) for a
+// single file, which carries no scheduler config, and for a diffusers folder the table
 // its scheduler/scheduler_config.json describes (an error for what this
 // pipeline cannot run: v-prediction, explicit trained_betas, unknown beta
 // schedules).
-func modelSchedule(path string, diffusers bool) (*sampling.DiscreteSchedule, error) {
+func ModelSchedule(path string, diffusers bool) (*sampling.DiscreteSchedule, error) {
 	if !diffusers {
 		return sampling.SD1Schedule(), nil
 	}
@@ -43,7 +43,7 @@ func modelSchedule(path string, diffusers bool) (*sampling.DiscreteSchedule, err
 	}
 	switch {
 	case c.PredictionType != "" && c.PredictionType != "epsilon":
-		return nil, fmt.Errorf("%s: prediction_type %q is not supported (SD1 models predict epsilon)", file, c.PredictionType)
+		return nil, fmt.Errorf("%s: prediction_type %q is not supported (this pipeline runs epsilon-prediction models)", file, c.PredictionType)
 	case c.TrainedBetas != nil:
 		return nil, fmt.Errorf("%s: explicit trained_betas are not supported", file)
 	}

@@ -12,7 +12,7 @@ import (
 func TestModelSchedule(t *testing.T) {
 	want := sampling.SD1Schedule()
 	// The fixture's verbatim SD1.5 scheduler config is SD1's table.
-	s, err := modelSchedule(golden.Core(t, "sd1/model"), true)
+	s, err := ModelSchedule(golden.Core(t, "sd1/model"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,13 +25,13 @@ func TestModelSchedule(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, "scheduler", "scheduler_config.json"), []byte(cfg), 0o644)
 		return dir
 	}
-	if _, err := modelSchedule(write(`{"prediction_type": "v_prediction"}`), true); err == nil {
+	if _, err := ModelSchedule(write(`{"prediction_type": "v_prediction"}`), true); err == nil {
 		t.Error("v_prediction accepted")
 	}
-	if _, err := modelSchedule(write(`{"beta_schedule": "squaredcos_cap_v2"}`), true); err == nil {
+	if _, err := ModelSchedule(write(`{"beta_schedule": "squaredcos_cap_v2"}`), true); err == nil {
 		t.Error("unknown beta schedule accepted")
 	}
-	s, err = modelSchedule(write(`{"beta_schedule": "linear", "beta_start": 0.0001, "beta_end": 0.02}`), true)
+	s, err = ModelSchedule(write(`{"beta_schedule": "linear", "beta_start": 0.0001, "beta_end": 0.02}`), true)
 	if err != nil {
 		t.Fatal(err)
 	}
