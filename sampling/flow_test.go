@@ -1,9 +1,6 @@
 package sampling
 
 import (
-	"bytes"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -35,17 +32,8 @@ type fluxMeta struct {
 
 func loadFluxMeta(t *testing.T) fluxMeta {
 	t.Helper()
-	b, err := os.ReadFile(golden.Shared(t, "flux/meta.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tok := range []string{"-Infinity", "Infinity", "NaN"} {
-		b = bytes.ReplaceAll(b, []byte(tok), []byte("null"))
-	}
 	var m fluxMeta
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	golden.ReadJSON(t, golden.Shared(t, "flux/meta.json"), &m)
 	return m
 }
 

@@ -1,10 +1,7 @@
 package sampling
 
 import (
-	"bytes"
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -27,22 +24,14 @@ const (
 	runRtol = 1e-4
 )
 
+// sd1Run is a run's entry in sd1/meta.json (sampling and clip_l_alt).
 type sd1Run struct {
-	Name           string   `json:"name"`
+	golden.Run
 	File           string   `json:"file"`
-	Convention     string   `json:"convention"`
-	Sampler        string   `json:"sampler"`
-	Scheduler      string   `json:"scheduler"`
-	Steps          int      `json:"steps"`
-	Cfg            float64  `json:"cfg"`
-	Seed           uint64   `json:"seed"`
-	Denoise        float64  `json:"denoise"`
-	UncondSkipped  bool     `json:"uncond_skipped"`
 	Rescale        float64  `json:"rescale_cfg_multiplier"`
 	Contexts       []string `json:"contexts"`
 	ContextsFile   string   `json:"contexts_file"`
 	NModelCalls    int      `json:"n_model_calls"`
-	MaxDenoise     *bool    `json:"max_denoise"`
 	SchedulerTotal int      `json:"scheduler_total_steps"`
 	InitNoiseSigma float64  `json:"init_noise_sigma"`
 }
@@ -50,15 +39,6 @@ type sd1Run struct {
 func loadSD1Runs(t *testing.T) []sd1Run {
 	t.Helper()
 	p := golden.Core(t, "sd1/meta.json")
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// meta.json is Python's json output, which writes ±Infinity and NaN
-	// (e.g. diffusers' lambda_min_clipped); none of them is read here.
-	for _, tok := range []string{"-Infinity", "Infinity", "NaN"} {
-		b = bytes.ReplaceAll(b, []byte(tok), []byte("null"))
-	}
 	var meta struct {
 		Sampling struct {
 			Runs []sd1Run `json:"runs"`
@@ -67,9 +47,7 @@ func loadSD1Runs(t *testing.T) []sd1Run {
 			Runs []sd1Run `json:"runs"`
 		} `json:"clip_l_alt"`
 	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		t.Fatalf("%s: %v", p, err)
-	}
+	golden.ReadJSON(t, p, &meta)
 	runs := append(meta.Sampling.Runs, meta.ClipLAlt.Runs...)
 	if len(runs) == 0 {
 		t.Fatalf("%s lists no sampling runs", p)
@@ -191,7 +169,7 @@ func replayComfyLayout(t *testing.T, run sd1Run, rec *recording, cond, uncond Co
 	wantX, _ := rec.get(t, "x_init")
 	golden.AssertClose(t, "x_init", x.Data, wantX, 1e-5, 1e-6)
 
-	skip := SkipsUncond(run.Cfg)
+	skip := SkipsUncond(run.CFG)
 	if skip != run.UncondSkipped {
 		t.Errorf("uncond skipped %v, reference %v", skip, run.UncondSkipped)
 	}
@@ -233,7 +211,7 @@ func replayComfyLayout(t *testing.T, run sd1Run, rec *recording, cond, uncond Co
 		return out, nil
 	}
 	model := &EPS{Net: net, Schedule: s}
-	g := &CFG{Model: model, Cond: cond, Uncond: uncond, Scale: run.Cfg, RescaleMultiplier: run.Rescale}
+	g := &CFG{Model: model, Cond: cond, Uncond: uncond, Scale: run.CFG, RescaleMultiplier: run.Rescale}
 	g.Observer = func(c Call) {
 		k := c.Index
 		golden.AssertClose(t, "calls.x", c.X.Data, rec.item(t, "calls.x", k).Data, runAtol, runRtol)
@@ -246,7 +224,7 @@ func replayComfyLayout(t *testing.T, run sd1Run, rec *recording, cond, uncond Co
 		golden.AssertClose(t, "calls.denoised_cond", c.Cond.Data, rec.item(t, "calls.denoised_cond", k).Data, runAtol, runRtol)
 		if run.UncondSkipped {
 			if c.Uncond != nil {
-				t.Errorf("call %d: uncond computed at cfg %v", k, run.Cfg)
+				t.Errorf("call %d: uncond computed at cfg %v", k, run.CFG)
 			}
 		} else {
 			golden.AssertClose(t, "calls.denoised_uncond", c.Uncond.Data, rec.item(t, "calls.denoised_uncond", k).Data, runAtol, runRtol)
@@ -338,7 +316,7 @@ func replayDiffusers(t *testing.T, run sd1Run, rec *recording, cond, uncond Cond
 		}
 		return out, nil
 	}
-	g := &CFGEps{Net: net, Cond: cond, Uncond: uncond, Scale: run.Cfg}
+	g := &CFGEps{Net: net, Cond: cond, Uncond: uncond, Scale: run.CFG}
 	g.Observer = func(c EpsCall) {
 		golden.AssertClose(t, "calls.eps_guided", c.Guided.Data, rec.item(t, "calls.eps_guided", c.Index).Data, runAtol, runRtol)
 	}
@@ -428,7 +406,7 @@ func TestKSamplerReplay(t *testing.T) {
 				v, sh := rec.get(t, "init_latent_scaled")
 				latent = tensor.FromData(v, sh...)
 			}
-			ks := &KSampler{Sampler: run.Sampler, Scheduler: run.Scheduler, Steps: run.Steps, CFG: run.Cfg,
+			ks := &KSampler{Sampler: run.Sampler, Scheduler: run.Scheduler, Steps: run.Steps, CFG: run.CFG,
 				Denoise: run.Denoise, Seed: run.Seed, RescaleCFG: run.Rescale}
 			final, err := ks.Sample(net, ctx(run.Contexts[0]), ctx(run.Contexts[1]), latent)
 			if err != nil {

@@ -1,10 +1,7 @@
 package sampling
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -19,19 +16,10 @@ import (
 
 type sdxlMeta struct {
 	Runs []struct {
-		Name          string  `json:"name"`
-		Convention    string  `json:"convention"`
-		Sampler       string  `json:"sampler"`
-		Scheduler     string  `json:"scheduler"`
-		Steps         int     `json:"steps"`
-		Cfg           float64 `json:"cfg"`
-		Seed          uint64  `json:"seed"`
-		Denoise       float64 `json:"denoise"`
-		UncondSkipped bool    `json:"uncond_skipped"`
-		MaxDenoise    *bool   `json:"max_denoise"`
-		UnetCalls     int     `json:"unet_calls"`
-		InitNoise     float64 `json:"init_noise_sigma"`
-		LatentShape   []int   `json:"latent_shape"`
+		golden.Run
+		UnetCalls   int     `json:"unet_calls"`
+		InitNoise   float64 `json:"init_noise_sigma"`
+		LatentShape []int   `json:"latent_shape"`
 	} `json:"runs"`
 	Schedules map[string]struct {
 		EulerLeadingInitNoiseSigma float64 `json:"euler_leading_init_noise_sigma"`
@@ -40,17 +28,8 @@ type sdxlMeta struct {
 
 func loadSDXLMeta(t *testing.T) sdxlMeta {
 	t.Helper()
-	b, err := os.ReadFile(golden.Shared(t, "sdxl/meta.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tok := range []string{"-Infinity", "Infinity", "NaN"} {
-		b = bytes.ReplaceAll(b, []byte(tok), []byte("null"))
-	}
 	var m sdxlMeta
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	golden.ReadJSON(t, golden.Shared(t, "sdxl/meta.json"), &m)
 	return m
 }
 
@@ -142,11 +121,7 @@ func TestReplaySDXLRuns(t *testing.T) {
 				golden.AssertClose(t, "x_init", x.Data, wantX, 1e-5, 1e-6)
 				return
 			}
-			run := sd1Run{
-				Name: r.Name, Convention: r.Convention, Sampler: r.Sampler, Scheduler: r.Scheduler,
-				Steps: r.Steps, Cfg: r.Cfg, Seed: r.Seed, Denoise: r.Denoise, UncondSkipped: r.UncondSkipped,
-				NModelCalls: r.UnetCalls, MaxDenoise: r.MaxDenoise,
-			}
+			run := sd1Run{Run: r.Run, NModelCalls: r.UnetCalls}
 			replayComfyLayout(t, run, rec, pos, neg, comfyLayout{stepsX: "latents_per_step", stepsAfter: true, final: "latents"})
 		})
 	}

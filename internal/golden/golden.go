@@ -8,10 +8,12 @@
 package golden
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"testing"
 
@@ -139,3 +141,40 @@ func AssertClose(t testing.TB, what string, got, want []float32, atol, rtol floa
 		t.Log(msg)
 	}
 }
+
+// Run holds the fields every fixture's sampling runs share in its
+// meta.json (sd1 "sampling" and "clip_l_alt" runs, sdxl and flux "runs");
+// tests embed it in a struct with their model's extra fields.
+type Run struct {
+	Name          string  `json:"name"`
+	Convention    string  `json:"convention"` // "comfyui", "diffusers", …
+	Sampler       string  `json:"sampler"`
+	Scheduler     string  `json:"scheduler"`
+	Steps         int     `json:"steps"`
+	CFG           float64 `json:"cfg"`
+	Seed          uint64  `json:"seed"`
+	Width         int     `json:"width"`
+	Height        int     `json:"height"`
+	Denoise       float64 `json:"denoise"`
+	Prompt        string  `json:"prompt"`
+	UncondSkipped bool    `json:"uncond_skipped"`
+	MaxDenoise    *bool   `json:"max_denoise"`
+}
+
+// ReadJSON decodes the fixture JSON file at path into v. The files are
+// written by Python's json module, which puts bare NaN and ±Infinity in
+// (e.g. diffusers' lambda_min_clipped); they are read as null.
+func ReadJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = pythonNonFinite.ReplaceAll(b, []byte("${1}null"))
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// pythonNonFinite matches a bare NaN or ±Infinity JSON value.
+var pythonNonFinite = regexp.MustCompile(`([:\[,]\s*)-?(Infinity|NaN)`)

@@ -1,11 +1,8 @@
 package sd1
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -16,18 +13,8 @@ import (
 
 // goldenRun is a sampling run's entry in sd1/meta.json.
 type goldenRun struct {
-	Name                 string  `json:"name"`
+	golden.Run
 	File                 string  `json:"file"`
-	Convention           string  `json:"convention"`
-	Sampler              string  `json:"sampler"`
-	Scheduler            string  `json:"scheduler"`
-	Steps                int     `json:"steps"`
-	CFG                  float64 `json:"cfg"`
-	Seed                 uint64  `json:"seed"`
-	Width                int     `json:"width"`
-	Height               int     `json:"height"`
-	Denoise              float64 `json:"denoise"`
-	Prompt               string  `json:"prompt"`
 	Negative             string  `json:"negative"`
 	RescaleCFGMultiplier float64 `json:"rescale_cfg_multiplier"`
 	ClipL                string  `json:"clip_l"`
@@ -38,19 +25,11 @@ type goldenRun struct {
 // goldenRuns reads the k-diffusion and clip_l_alt runs of meta.json by name.
 func goldenRuns(t *testing.T) map[string]goldenRun {
 	t.Helper()
-	b, err := os.ReadFile(golden.Core(t, "sd1/meta.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Python's json writes bare NaN/Infinity; make them null.
-	b = regexp.MustCompile(`([:\[,]\s*)-?(Infinity|NaN)`).ReplaceAll(b, []byte("${1}null"))
 	var meta struct {
 		Sampling struct{ Runs []goldenRun } `json:"sampling"`
 		ClipLAlt struct{ Runs []goldenRun } `json:"clip_l_alt"`
 	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		t.Fatal(err)
-	}
+	golden.ReadJSON(t, golden.Core(t, "sd1/meta.json"), &meta)
 	out := map[string]goldenRun{}
 	for _, r := range append(meta.Sampling.Runs, meta.ClipLAlt.Runs...) {
 		out[r.Name] = r

@@ -1,7 +1,6 @@
 package sdxl
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"sync"
@@ -15,17 +14,7 @@ import (
 
 // goldenRun is a sampling run's entry in sdxl/meta.json → runs.
 type goldenRun struct {
-	Name         string  `json:"name"`
-	Convention   string  `json:"convention"`
-	Sampler      string  `json:"sampler"`
-	Scheduler    string  `json:"scheduler"`
-	Steps        int     `json:"steps"`
-	CFG          float64 `json:"cfg"`
-	Seed         uint64  `json:"seed"`
-	Width        int     `json:"width"`
-	Height       int     `json:"height"`
-	Denoise      float64 `json:"denoise"`
-	Prompt       string  `json:"prompt"`
+	golden.Run
 	Negative     *string `json:"negative"` // null for negative_mode "zeros"
 	NegativeMode string  `json:"negative_mode"`
 	SizeCond     struct {
@@ -43,16 +32,10 @@ type goldenRun struct {
 // file order.
 func comfyRuns(t *testing.T) []goldenRun {
 	t.Helper()
-	b, err := os.ReadFile(golden.Shared(t, "sdxl/meta.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var meta struct {
 		Runs []goldenRun `json:"runs"`
 	}
-	if err := json.Unmarshal(b, &meta); err != nil {
-		t.Fatal(err)
-	}
+	golden.ReadJSON(t, golden.Shared(t, "sdxl/meta.json"), &meta)
 	var out []goldenRun
 	for _, r := range meta.Runs {
 		if r.Convention == "comfyui" {
@@ -137,28 +120,43 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// shortRuns are replayed under -short, by layout: each negative mode
-// (text, zeros, cfg 1, pos == neg) and each sampler family once.
-var shortRuns = map[string]map[string]bool{
-	"single": {
-		"dpmpp2m_karras_64x96_cfg7_negtext":  true,
-		"dpmpp2m_karras_64x64_cfg5_negzeros": true,
-		"comfy_heun_normal_64x96_cfg1":       true,
-	},
-	"diffusers": {"comfy_euler_ancestral_normal_64x96_cfg7p0_negsame": true},
-}
+// Which runs are replayed from which layout. The single file replays all
+// of them; the diffusers folder (the same weights under other names, so
+// it tests the loading) one run per negative mode and sampler family; under
+// -short a few of each.
+var (
+	diffusersRuns = map[string]bool{
+		"dpmpp2m_karras_64x96_cfg7_negtext":                 true,
+		"dpmpp2m_karras_64x64_cfg5_negzeros":                true,
+		"comfy_heun_normal_64x96_cfg1":                      true,
+		"comfy_euler_ancestral_normal_64x96_cfg7p0_negsame": true,
+		"comfy_euler_normal_64x96_cfg4p0_negtext":           true,
+	}
+	shortRuns = map[string]map[string]bool{
+		"single": {
+			"dpmpp2m_karras_64x96_cfg7_negtext":  true,
+			"dpmpp2m_karras_64x64_cfg5_negzeros": true,
+			"comfy_heun_normal_64x96_cfg1":       true,
+		},
+		"diffusers": {"comfy_euler_ancestral_normal_64x96_cfg7p0_negsame": true},
+	}
+)
 
-// TestEndToEndGolden replays every comfyui run of the SDXL fixture through
-// Load + Generate, from the single file and from the diffusers folder:
-// final latent within 1e-3·max|ref| and the decoded image within 1e-3
-// (README tolerances), the conditioning within 1e-4.
+// TestEndToEndGolden replays the comfyui runs of the SDXL fixture through
+// Load + Generate, from the single file (all runs) and from the diffusers
+// folder (diffusersRuns): final latent within 1e-3·max|ref| and the
+// decoded image within 1e-3 (README tolerances), the conditioning within
+// 1e-4.
 func TestEndToEndGolden(t *testing.T) {
 	runs := comfyRuns(t)
 	for _, layout := range []string{"single", "diffusers"} {
 		t.Run(layout, func(t *testing.T) {
 			p := loadTiny(t, layout)
 			for _, r := range runs {
-				if testing.Short() && !shortRuns[layout][r.Name] {
+				switch {
+				case testing.Short() && !shortRuns[layout][r.Name]:
+					continue
+				case layout == "diffusers" && !diffusersRuns[r.Name]:
 					continue
 				}
 				t.Run(r.Name, func(t *testing.T) {
