@@ -13,6 +13,7 @@ import (
 
 	"github.com/godiffusion/godiffusion/asm"
 	"github.com/godiffusion/godiffusion/models/sd1"
+	"github.com/godiffusion/godiffusion/models/sdxl"
 	"github.com/godiffusion/godiffusion/models/unet"
 	"github.com/godiffusion/godiffusion/models/vae"
 	"github.com/godiffusion/godiffusion/safetensors"
@@ -20,71 +21,20 @@ import (
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
-// sd15UNetGFLOP is the work of one SD1.5 UNet pass on a 64×64 latent
-// (512×512 image) at batch 1: 803 GFLOP (multiply and add counted
-// separately). Other sizes are scaled by the latent area, which slightly
-// underestimates large images (attention grows with the area squared).
-const sd15UNetGFLOP = 803.0
-
-// runBench implements `gen bench`: per-stage timings of the SD1 pipeline,
-// with random weights of the real SD1.5 shapes (nothing to download) or
-// with a real checkpoint (--model). The text encoder is not timed in the
-// random mode: the conditioning is random [1, 77, 768] tensors.
+// runBench implements `gen bench`: per-stage timings of the Stable
+// Diffusion pipeline, with random weights of the real SD1.5 or SDXL base
+// shapes (--arch; nothing to download) or with a real checkpoint
+// (--model, SD1 or SDXL). The text encoders are not timed: the
+// conditioning is random tensors of the UNet's shapes (contexts
+// [1, 77, cross_attention_dim] and, for SDXL, added vectors y [1, 2816]).
 func runBench(args []string, stdout, stderr io.Writer) error {
-	var arch, model, weights, tokDir, sampler, scheduler string
-	var w, h, steps, threads, normGroups, textHeads int
-	var cfg float64
-	fs := newFlagSet("gen bench")
-	stringFlag(fs, &arch, "sd1", "model family (sd1)", "arch")
-	stringFlag(fs, &model, "", "time a real checkpoint instead of random weights", "m", "model")
-	stringFlag(fs, &weights, "f16", "random weight storage: f16, bf16 or f32", "weights")
-	stringFlag(fs, &tokDir, "", "tokenizer (unused: the bench conditions on random contexts)", "tokenizer")
-	stringFlag(fs, &sampler, "euler", "sampler", "sampler")
-	stringFlag(fs, &scheduler, "normal", "scheduler", "scheduler")
-	intFlag(fs, &w, 512, "width", "W", "width")
-	intFlag(fs, &h, 512, "height", "H", "height")
-	intFlag(fs, &steps, 2, "sampling steps", "steps")
-	intFlag(fs, &threads, 0, "threads", "t", "threads")
-	intFlag(fs, &normGroups, 0, "GroupNorm groups of a non-standard single-file model", "norm-groups")
-	intFlag(fs, &textHeads, 0, "CLIP heads of a non-standard single-file model (accepted for symmetry with gen; the bench encodes no text)", "text-heads")
-	floatFlag(fs, &cfg, 7, "guidance scale (1 = one UNet pass per step, else a batch of 2)", "cfg-scale", "cfg")
-	if err := parseFlags(fs, args); err != nil {
+	f, err := parseBenchFlags(args)
+	if err != nil {
 		return err
 	}
-	switch {
-	case arch != "sd1":
-		return badInput("--arch %q: bench supports sd1 only", arch)
-	case w <= 0 || w%8 != 0:
-		return badInput("-W/--width %d: must be a positive multiple of 8", w)
-	case h <= 0 || h%8 != 0:
-		return badInput("-H/--height %d: must be a positive multiple of 8", h)
-	case steps <= 0:
-		return badInput("--steps %d: must be at least 1", steps)
-	case cfg < 0:
-		return badInput("--cfg-scale %g: must not be negative", cfg)
-	case threads < 0:
-		return badInput("--threads %d: must not be negative", threads)
-	}
-	var dt tensor.DType
-	switch weights {
-	case "f16":
-		dt = tensor.F16
-	case "bf16":
-		dt = tensor.BF16
-	case "f32":
-		dt = tensor.F32
-	default:
-		return badInput("--weights %q: must be f16, bf16 or f32", weights)
-	}
-	var err error
-	if sampler, err = sd1.CanonicalSampler(sampler); err != nil {
-		return badInput("--sampler: %v", err)
-	}
-	if scheduler, err = sd1.CanonicalScheduler(scheduler); err != nil {
-		return badInput("--scheduler: %v", err)
-	}
-	if threads > 0 {
-		tensor.SetThreads(threads)
+	w, h, cfg, steps := f.width, f.height, f.cfg, f.steps
+	if f.threads > 0 {
+		tensor.SetThreads(f.threads)
 	}
 
 	// Everything is printed at the end as one block, easy to paste into
@@ -93,26 +43,22 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	var pipe *sd1.Pipeline
 	var source, stored string
 	loadLabel := "build"
-	if model != "" {
-		if _, err := checkModel(model, "sd1"); err != nil {
-			return err
+	if f.model != "" {
+		load := sd1.Load
+		if f.arch == "sdxl" {
+			load = sdxl.Load
 		}
-		pipe, err = sd1.Load(model, sd1.Options{NormGroups: normGroups, TextHeads: textHeads, SkipTextEncoder: true})
+		pipe, err = load(f.model, sd1.Options{NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2,
+			UNetHeadDim: f.unetHeadDim, SkipTextEncoder: true})
 		if err != nil {
 			return badInput("--model: %v", err)
 		}
-		source, stored, loadLabel = model, storedDType(model), "load"
+		source, stored, loadLabel = f.model, storedDType(f.model), "load"
 	} else {
-		u, err := unet.NewRandom(unet.SD15Config(), dt, 1)
-		if err != nil {
+		if pipe, source, err = randomPipeline(f.arch, f.dtype); err != nil {
 			return err
 		}
-		v, err := vae.NewRandom(vae.SD1Config(), dt, 2)
-		if err != nil {
-			return err
-		}
-		pipe = sd1.New(sd1.Components{UNet: u, VAE: v})
-		source, stored = "random weights, SD1.5 shapes (UNet 320/640/1280/1280, VAE decoder 128/256/512/512)", weights
+		stored = f.weights
 	}
 	defer pipe.Close()
 	loadTime := time.Since(t0)
@@ -122,14 +68,22 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	// the report needs.
 	c := pipe.UNet.Config
 	unetParams, unetBytes := pipe.UNet.NumParams(), pipe.UNet.WeightBytes()
-	sd15 := c.BlockOutChannels[0] == 320 && c.CrossAttentionDim == 768
-	ctxDim := c.CrossAttentionDim
-	randCtx := func(seed uint64) *tensor.Tensor {
-		g := sampling.NewGenerator(seed)
-		return tensor.FromData(g.Randn(77*ctxDim), 1, 77, ctxDim)
+	const ctxLen = 77
+	passFLOP := c.FLOPs(1, h/8, w/8, ctxLen) // one latent through the UNet
+	randn := func(seed uint64, shape ...int) *tensor.Tensor {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		return tensor.FromData(sampling.NewGenerator(seed).Randn(n), shape...)
 	}
-	req := sd1.Request{Seed: 0, Steps: steps, CFG: cfg, Sampler: sampler, Scheduler: scheduler, Width: w, Height: h,
-		Cond: randCtx(10), Uncond: randCtx(11), ReleaseUNet: true}
+	req := sd1.Request{Seed: 0, Steps: steps, CFG: cfg, Sampler: f.sampler, Scheduler: f.scheduler, Width: w, Height: h,
+		Cond: randn(10, 1, ctxLen, c.CrossAttentionDim), Uncond: randn(11, 1, ctxLen, c.CrossAttentionDim), ReleaseUNet: true}
+	if c.AdditionEmbedType != "" {
+		// SDXL's y: pooled text embedding ‖ size sinusoids, here random.
+		req.CondY = randn(12, 1, c.ProjectionClassEmbeddingsInputDim)
+		req.UncondY = randn(13, 1, c.ProjectionClassEmbeddingsInputDim)
+	}
 	prog := newProgress(stderr, false)
 	bar := prog.bar("")
 	var rssSampling uint64
@@ -150,27 +104,42 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if os.Getenv("GOGC") != "" {
 		gogc += " (from the environment)"
 	}
-	fmt.Fprintf(stdout, "gen bench — sd1, %s\n", source)
-	fmt.Fprintf(stdout, "  image       %dx%d, %d steps, cfg %g, %s/%s\n", w, h, steps, cfg, sampler, scheduler)
+	fmt.Fprintf(stdout, "gen bench — %s, %s\n", f.arch, source)
+	fmt.Fprintf(stdout, "  image       %dx%d, %d steps, cfg %g, %s/%s\n", w, h, steps, cfg, f.sampler, f.scheduler)
 	fmt.Fprintf(stdout, "  machine     %d threads, kernels %s, GOARCH %s, %s, GOGC %s\n", tensor.Threads(), asm.Level(), runtime.GOARCH, runtime.Version(), gogc)
 	fmt.Fprintf(stdout, "  weights     %s; UNet %.1f M params, %s as held\n", stored, float64(unetParams)/1e6, formatBytes(uint64(unetBytes)))
 	fmt.Fprintf(stdout, "  %-11s %s\n", loadLabel, secs(loadTime))
 	fmt.Fprintf(stdout, "  sampling    %s = %.2f s/step; %d UNet calls, %d batch passes (%s)\n",
 		secs(res.Sampling), res.Sampling.Seconds()/float64(res.Steps), res.ModelCalls, res.UNetPasses, batchNote(cfg))
-	if sd15 {
-		// 803 GFLOP per 64×64 pass, scaled by the latent area.
-		gflop := sd15UNetGFLOP * float64(w*h) / (512 * 512) * float64(res.UNetPasses)
-		achieved := gflop / res.Sampling.Seconds()
-		peak := machinePeakGFLOPS()
-		fmt.Fprintf(stdout, "  compute     ~%.0f GFLOP/s = %.1f%% of peak %.0f GFLOP/s (fp32 FMA peak: asm.PeakFMA run in this process on all %d threads at once)\n",
-			achieved, 100*achieved/peak, peak, tensor.Threads())
-	} else {
-		fmt.Fprintln(stdout, "  compute     (GFLOP/s only for SD1.5-shaped UNets)")
-	}
+	achieved := passFLOP / 1e9 * float64(res.UNetPasses) / res.Sampling.Seconds()
+	peak := machinePeakGFLOPS()
+	fmt.Fprintf(stdout, "  compute     %.4g GFLOP/pass (unet.Config.FLOPs), ~%.0f GFLOP/s = %.1f%% of peak %.0f GFLOP/s (fp32 FMA peak: asm.PeakFMA run in this process on all %d threads at once)\n",
+		passFLOP/1e9, achieved, 100*achieved/peak, peak, tensor.Threads())
 	fmt.Fprintf(stdout, "  decode      %s (VAE, after the UNet was released)\n", secs(res.Decode))
 	fmt.Fprintf(stdout, "  peak RSS    %s after %s, %s after sampling, %s overall (VmHWM, includes mapped weights read)\n",
 		formatBytes(rssLoad), loadLabel, formatBytes(rssSampling), formatBytes(rssEnd))
 	return nil
+}
+
+// randomPipeline builds the UNet and VAE of arch ("sd1": SD1.5, "sdxl":
+// SDXL base) with random weights stored as dt, and describes them for the
+// report's header.
+func randomPipeline(arch string, dt tensor.DType) (*sd1.Pipeline, string, error) {
+	uc, vc := unet.SD15Config(), vae.SD1Config()
+	source := "random weights, SD1.5 shapes (UNet 320/640/1280/1280, VAE decoder 128/256/512/512)"
+	if arch == "sdxl" {
+		uc, vc = unet.SDXLBaseConfig(), vae.SDXLConfig()
+		source = "random weights, SDXL base shapes (UNet 320/640/1280, transformer depths 0/2/10, context 2048, y 2816; VAE decoder 128/256/512/512)"
+	}
+	u, err := unet.NewRandom(uc, dt, 1)
+	if err != nil {
+		return nil, "", err
+	}
+	v, err := vae.NewRandom(vc, dt, 2)
+	if err != nil {
+		return nil, "", err
+	}
+	return sd1.New(sd1.Components{UNet: u, VAE: v}), source, nil
 }
 
 // batchNote explains the batch passes per UNet call.

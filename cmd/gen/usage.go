@@ -6,11 +6,13 @@ const usageText = `usage:
                                    print the first 77-token window's ids as a JSON array
   gen text-embed --model PATH [--tokenizer DIR] [--clip-skip N] [--clip-l FILE] [--raw] -p TEXT -o FILE.safetensors
                                    write the CLIP hidden states (hidden [1,77·chunks,d]) and pooled output (pooled [1,d])
-  gen bench --arch sd1 [-W 512 -H 512 --steps 2 --cfg-scale 7 --weights f16|f32 --threads N]
-  gen bench --model PATH [--norm-groups N --text-heads N] [...]
-                                   time the stages with random SD1.5-shaped weights, or a real checkpoint;
-                                   prints one block: per-stage times, s/step, % of the FMA peak (asm.PeakFMA
-                                   measured in-process on the same threads), weights dtype, threads, peak RSS
+  gen bench --arch sd1|sdxl [-W 512 -H 512 --steps 2 --cfg-scale 7 --weights f16|bf16|f32 --threads N]
+  gen bench --model PATH [--norm-groups N --unet-head-dim N] [...]
+                                   time the stages with random weights of SD1.5's or SDXL base's shapes (default
+                                   512x512 for sd1, 1024x1024 for sdxl), or a real SD1/SDXL checkpoint, on random
+                                   text conditioning; prints one block: per-stage times, s/step, the UNet's GFLOP
+                                   per pass and % of the FMA peak (asm.PeakFMA measured in-process on the same
+                                   threads), weights dtype, threads, peak RSS
   gen help
 
 generate flags:

@@ -98,6 +98,39 @@ func SD15Config() *Config {
 	}
 }
 
+// SDXLBaseConfig returns the configuration of the SDXL base UNet
+// (stabilityai/stable-diffusion-xl-base-1.0, unet/config.json):
+// 320/640/1280 channels, 2 layers per block, no attention at level 0
+// (DownBlock2D / UpBlock2D), transformer depth 2 at level 1 and 10 at
+// level 2 and in the mid block (up path reversed: 10, 2, 1), 64-wide heads
+// (5, 10, 20 heads), context 2048 (CLIP-L 768 ‖ bigG 1280), Linear
+// projections, and the "text_time" added conditioning y of 2816 =
+// 1280 (pooled bigG) + 6·256 (size sinusoids) values. 2,567,463,684
+// parameters.
+func SDXLBaseConfig() *Config {
+	return &Config{
+		InChannels: 4, OutChannels: 4,
+		BlockOutChannels: []int{320, 640, 1280},
+		LayersPerBlock:   2,
+		CrossAttnDown:    []bool{false, true, true},
+		CrossAttnUp:      []bool{true, true, false},
+		MidCrossAttn:     true,
+		// Level 0's 1 is never used (no attention there); diffusers'
+		// config lists it all the same.
+		TransformerLayers:                 []int{1, 2, 10},
+		UpTransformerLayers:               []int{10, 2, 1},
+		Heads:                             []int{5, 10, 20},
+		CrossAttentionDim:                 2048,
+		NormGroups:                        32,
+		NormEps:                           1e-5,
+		UseLinearProjection:               true,
+		FlipSinToCos:                      true,
+		AdditionEmbedType:                 "text_time",
+		ProjectionClassEmbeddingsInputDim: 2816,
+		AdditionTimeEmbedDim:              256,
+	}
+}
+
 // Validate checks that the configuration is self-consistent and describes
 // a network this package can run.
 func (c *Config) Validate() error {

@@ -28,7 +28,7 @@
 //	LoadLDM(params, InferOptions)       the same over an already opened checkpoint
 //	LoadUNet(params, cfg, layout)       explicit config and layout (e.g. a diffusers config
 //	                                    with single-file weights: params.Sub(LDMPrefix), LayoutLDM)
-//	NewRandom(cfg, dtype, seed)         random weights, no file (benchmarks; SD15Config())
+//	NewRandom(cfg, dtype, seed)         random weights, no file (benchmarks; SD15Config(), SDXLBaseConfig())
 //
 // Shapes cannot tell the GroupNorm group count: InferOptions.NormGroups
 // defaults to 32 (every real SD model); the tiny test fixtures need 4, given

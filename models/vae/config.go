@@ -51,6 +51,14 @@ func SD1Config() Config {
 	}
 }
 
+// SDXLConfig is the SDXL VAE (stabilityai/stable-diffusion-xl-base-1.0,
+// vae/config.json): SD1's architecture with ScalingFactor 0.13025.
+func SDXLConfig() Config {
+	c := SD1Config()
+	c.ScalingFactor = 0.13025
+	return c
+}
+
 // Factor is the spatial down-sampling factor between image and latent:
 // 2^(levels−1) (8 for every released model).
 func (c Config) Factor() int { return 1 << (len(c.BlockOutChannels) - 1) }
