@@ -33,9 +33,13 @@ const (
 )
 
 // DefaultTiling: 64×64 latent tiles (512×512 pixels) overlapping by 16,
-// used for latents larger than 96×96 (768×768 pixels).
+// used for latents larger than 128×128 (1024×1024 pixels, SDXL's size).
+// Up to that size the whole decode is exact and the faster one: at
+// 1024×1024 it took 62 s and a 3.3 GB peak, tiled 124 s and 1.0 GB (nine
+// overlapping tiles; SDXL VAE, f16, 2 threads) — and an SDXL run has
+// already needed more for its UNet.
 func DefaultTiling() Tiling {
-	return Tiling{Mode: TileAuto, TileSize: 64, Overlap: 16, AutoArea: 96 * 96}
+	return Tiling{Mode: TileAuto, TileSize: 64, Overlap: 16, AutoArea: 128 * 128}
 }
 
 func (t Tiling) use(h, w int) bool {
