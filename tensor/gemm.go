@@ -306,11 +306,14 @@ func gemmBlock(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, accu
 	ncb := min(ncMax, max(nr, bBlockFloats/kcb/nr*nr), (n+nr-1)/nr*nr)
 
 	bufA := getScratch(mcb * kcb)
-	bufB := getScratch(ncb * kcb)
 	tmp := getScratch(kcb*max(mr, nr) + mr*nr)
 	defer putScratch(bufA)
-	defer putScratch(bufB)
 	defer putScratch(tmp)
+	var bufB *[]float32 // B block packed here unless B is prepacked
+	if opB.panels == nil {
+		bufB = getScratch(ncb * kcb)
+		defer putScratch(bufB)
+	}
 	scratch, tile := (*tmp)[:kcb*max(mr, nr)], (*tmp)[kcb*max(mr, nr):]
 
 	// A row stride that is a multiple of 1 KiB maps the rows of a C tile
@@ -352,9 +355,11 @@ func gemmBlock(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, accu
 					opA.pack((*bufA)[last*kc:], i0+ic+last, mc-last, pc, kc, mr, scratch)
 				}
 				for jr := 0; jr < nc; jr += nr {
-					bp := (*bufB)[jr*kc:]
+					var bp []float32
 					if opB.panels != nil {
 						bp = opB.panels[(j0+jc+jr)*k+pc*nr:] // strip (j0+jc+jr)/nr, depth pc
+					} else {
+						bp = (*bufB)[jr*kc:]
 					}
 					nrr := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
