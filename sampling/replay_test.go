@@ -196,19 +196,7 @@ func replayComfyLayout(t *testing.T, run sd1Run, rec *recording, cond, uncond Co
 				t.Errorf("call %d: timestep %v, want %v", k, tv, wantT[k])
 			}
 		}
-		mi := rec.item(t, "calls.model_input", k)
-		n := len(mi.Data)
-		for b := 0; b < wantB; b++ {
-			golden.AssertClose(t, "model_input", xIn.Data[b*n:(b+1)*n], mi.Data, runAtol, runRtol)
-		}
-		out := tensor.New(xIn.Shape...)
-		if wantB == 2 {
-			copy(out.Data[:n], rec.item(t, "calls.eps_uncond", k).Data)
-			copy(out.Data[n:], rec.item(t, "calls.eps_cond", k).Data)
-		} else {
-			copy(out.Data, rec.item(t, "calls.eps_cond", k).Data)
-		}
-		return out, nil
+		return recordedEps(t, rec, k, xIn, wantB), nil
 	}
 	model := &EPS{Net: net, Schedule: s}
 	g := &CFG{Model: model, Cond: cond, Uncond: uncond, Scale: run.CFG, RescaleMultiplier: run.Rescale}
@@ -302,19 +290,7 @@ func replayDiffusers(t *testing.T, run sd1Run, rec *recording, cond, uncond Cond
 		if ts[0] != wantT[k] {
 			t.Errorf("call %d: timestep %v, want %v", k, ts[0], wantT[k])
 		}
-		mi := rec.item(t, "calls.model_input", k)
-		n := len(mi.Data)
-		for b := 0; b < wantB; b++ {
-			golden.AssertClose(t, "model_input", xIn.Data[b*n:(b+1)*n], mi.Data, runAtol, runRtol)
-		}
-		out := tensor.New(xIn.Shape...)
-		if wantB == 2 {
-			copy(out.Data[:n], rec.item(t, "calls.eps_uncond", k).Data)
-			copy(out.Data[n:], rec.item(t, "calls.eps_cond", k).Data)
-		} else {
-			copy(out.Data, rec.item(t, "calls.eps_cond", k).Data)
-		}
-		return out, nil
+		return recordedEps(t, rec, k, xIn, wantB), nil
 	}
 	g := &CFGEps{Net: net, Cond: cond, Uncond: uncond, Scale: run.CFG}
 	g.Observer = func(c EpsCall) {
@@ -419,4 +395,24 @@ func TestKSamplerReplay(t *testing.T) {
 			golden.AssertClose(t, "final_latent", final.Data, want, runAtol, runRtol)
 		})
 	}
+}
+
+// recordedEps checks call k's model input (every batch item) against the
+// recording and returns the recorded network output for the batch:
+// [eps_uncond, eps_cond] for a batch of 2, [eps_cond] for 1.
+func recordedEps(t *testing.T, rec *recording, k int, xIn *tensor.Tensor, batch int) *tensor.Tensor {
+	t.Helper()
+	mi := rec.item(t, "calls.model_input", k)
+	n := len(mi.Data)
+	for b := 0; b < batch; b++ {
+		golden.AssertClose(t, "model_input", xIn.Data[b*n:(b+1)*n], mi.Data, runAtol, runRtol)
+	}
+	out := tensor.New(xIn.Shape...)
+	if batch == 2 {
+		copy(out.Data[:n], rec.item(t, "calls.eps_uncond", k).Data)
+		copy(out.Data[n:], rec.item(t, "calls.eps_cond", k).Data)
+	} else {
+		copy(out.Data, rec.item(t, "calls.eps_cond", k).Data)
+	}
+	return out
 }
