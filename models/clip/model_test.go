@@ -39,7 +39,13 @@ func diffusersModel(t *testing.T) *TextModel {
 // fixtureRows returns the input_ids rows of a text-encoder fixture file.
 func fixtureRows(t *testing.T, f *safetensors.File) [][]int {
 	t.Helper()
-	ids, shape, err := f.Int64("input_ids")
+	return idRows(t, f, "input_ids")
+}
+
+// idRows returns the rows of the int64 [N, 77] token-id tensor name of f.
+func idRows(t *testing.T, f *safetensors.File, name string) [][]int {
+	t.Helper()
+	ids, shape, err := f.Int64(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,18 +35,7 @@ func sdxlEncoderTensors(t *testing.T, m *TextModel, rows [][]int) (pen, last, po
 }
 
 func sdxlRows(t *testing.T, name string) [][]int {
-	f := golden.Open(t, "sdxl/text_encoders.safetensors")
-	ids, shape, err := f.Int64(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := make([][]int, shape[0])
-	for i := range rows {
-		for _, v := range ids[i*shape[1] : (i+1)*shape[1]] {
-			rows[i] = append(rows[i], int(v))
-		}
-	}
-	return rows
+	return idRows(t, golden.Open(t, "sdxl/text_encoders.safetensors"), name)
 }
 
 func checkSDXLTower(t *testing.T, what string, m *TextModel, tower string) {
