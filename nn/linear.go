@@ -54,6 +54,7 @@ func reshapeWeight(p *Params, key string, w *tensor.Weight, shape ...int) *tenso
 		p.Fail(fmt.Errorf("%s%s: %v", p.Prefix(), key, err))
 		return nil
 	}
+	v.Scale = w.Scale
 	return v
 }
 

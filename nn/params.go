@@ -7,6 +7,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 
@@ -153,7 +154,47 @@ func (p *Params) Weight(key string, shape ...int) *tensor.Weight {
 		p.Fail(fmt.Errorf("%s: tensor %q: %v", f.Path, t.Name, err))
 		return nil
 	}
+	if scale, ok := p.weightScale(key); ok {
+		w = tensor.ScaledWeight(w, scale)
+	}
 	return w
+}
+
+// weightScale returns the per-tensor scale that ComfyUI's scaled-fp8
+// checkpoints store beside a quantised "X.weight" as "X.scale_weight" (a
+// scalar or one-element tensor; the layer computes with
+// W = float(X.weight)·X.scale_weight), and whether there is one. A scale
+// that is not one finite float is recorded as an error.
+func (p *Params) weightScale(key string) (float32, bool) {
+	stem, ok := strings.CutSuffix(key, "weight")
+	if !ok || !p.Has(stem+"scale_weight") {
+		return 1, false
+	}
+	f, t := p.lookup(stem + "scale_weight")
+	p.st.used[p.prefix+stem+"scale_weight"] = true
+	if n := numel(t.Shape); n != 1 {
+		p.Fail(fmt.Errorf("%s: tensor %q has shape %s, expected one value (a scaled-fp8 weight scale)", f.Path, t.Name, tensor.ShapeString(t.Shape)))
+		return 1, false
+	}
+	vals, err := t.Float32()
+	if err != nil {
+		p.Fail(fmt.Errorf("%s: tensor %q: %v", f.Path, t.Name, err))
+		return 1, false
+	}
+	s := vals[0]
+	if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
+		p.Fail(fmt.Errorf("%s: tensor %q: weight scale %g is not finite", f.Path, t.Name, s))
+		return 1, false
+	}
+	return s, true
+}
+
+func numel(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
 }
 
 // F32 returns the tensor key converted to float32 (for small parameters:

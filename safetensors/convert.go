@@ -186,3 +186,30 @@ func F32ToBF16(f float32) uint16 {
 	x += 0x7fff + (x>>16)&1
 	return uint16(x >> 16)
 }
+
+// F32ToF8E4M3 rounds f to the nearest OCP E4M3FN value (1 sign, 4 exponent
+// bits with bias 7, 3 mantissa bits; no infinities, largest finite ±448),
+// ties to an even mantissa, saturating beyond ±448 as ComfyUI's fp8
+// conversion clamps before casting; NaN stays NaN (0x7F). It searches the
+// 127 non-negative finite codes, which is exact and simple and fast enough
+// for converting a checkpoint once.
+func F32ToF8E4M3(f float32) uint8 {
+	if f != f {
+		return 0x7F
+	}
+	var sign uint8
+	if math.Signbit(float64(f)) {
+		sign, f = 0x80, -f
+	}
+	best, bestDiff := uint8(0), float32(math.Inf(1))
+	for c := uint8(0); c <= 0x7E; c++ {
+		d := asm.E4M3ToFloat(c) - f
+		if d < 0 {
+			d = -d
+		}
+		if d < bestDiff || (d == bestDiff && c&1 == 0) {
+			best, bestDiff = c, d
+		}
+	}
+	return sign | best
+}

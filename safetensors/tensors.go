@@ -57,3 +57,9 @@ func encode[T any](name string, dt DType, shape []int, data []T, put func(b []by
 }
 
 func cloneShape(s []int) []int { return append([]int{}, s...) }
+
+// NewF8E4M3Tensor returns an F8_E4M3 (OCP E4M3FN) tensor holding data
+// rounded by F32ToF8E4M3.
+func NewF8E4M3Tensor(name string, shape []int, data []float32) Tensor {
+	return encode(name, F8E4M3, shape, data, func(b []byte, v float32) { b[0] = F32ToF8E4M3(v) })
+}

@@ -45,6 +45,12 @@ type Weight struct {
 	Shape []int
 	Raw   []byte    // nil when F32Data is set directly
 	f32   []float32 // the values, when DType == F32
+	// Scale multiplies every decoded value when it is not 0 or 1: the
+	// per-tensor scale of ComfyUI's "scaled fp8" checkpoints
+	// (t5xxl_fp8_e4m3fn_scaled.safetensors), whose layers compute with
+	// W = float(W_fp8)·scale_weight. Only quantised (non-F32) weights carry
+	// one; see ScaledWeight.
+	Scale float32
 }
 
 // NewWeight wraps raw little-endian bytes of the given dtype and shape.
@@ -88,6 +94,34 @@ func (w *Weight) Decode(dst []float32, off int) {
 	case F8E5M2:
 		asm.F8E5M2ToF32(dst, w.Raw[off:off+n])
 	}
+	if w.Scale != 0 && w.Scale != 1 {
+		for i := range dst {
+			dst[i] *= w.Scale
+		}
+	}
+}
+
+// ScaledWeight returns w with every value multiplied by scale (the
+// dequantisation of a scaled-fp8 tensor, W = float(W_stored)·scale). A
+// quantised weight keeps its stored bytes and applies the scale as it is
+// decoded; an F32 weight, which the GEMM reads without decoding, is
+// multiplied out into a new copy.
+func ScaledWeight(w *Weight, scale float32) *Weight {
+	if scale == 1 {
+		return w
+	}
+	if w.DType == F32 {
+		src := w.Float32()
+		out := make([]float32, len(src))
+		for i, v := range src {
+			out[i] = v * scale
+		}
+		return WeightFromFloat32(out, w.Shape...)
+	}
+	v := *w
+	v.Shape = append([]int(nil), w.Shape...)
+	v.Scale = scale
+	return &v
 }
 
 // Float32 returns all values as float32. For an F32 weight this is the

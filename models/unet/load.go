@@ -1,11 +1,9 @@
 package unet
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/godiffusion/godiffusion/nn"
@@ -96,58 +94,11 @@ func LoadSingleFile(path string, opts InferOptions) (*UNet, error) {
 	return u, nil
 }
 
-// diffusersWeightNames are the weight files of a diffusers model folder, in
-// order of preference: fp32, then the fp16 variant, each unsharded or
-// sharded (with an index.json listing the shards).
-var diffusersWeightNames = []string{
-	"diffusion_pytorch_model.safetensors",
-	"diffusion_pytorch_model.safetensors.index.json",
-	"diffusion_pytorch_model.fp16.safetensors",
-	"diffusion_pytorch_model.safetensors.index.fp16.json",
-	"diffusion_pytorch_model.fp16.safetensors.index.json",
-}
-
 // DiffusersWeightFiles returns the safetensors files of the diffusers model
-// folder dir (see diffusersWeightNames); variant "fp16" prefers the fp16
-// files, "" the fp32 ones (falling back to the other when absent).
+// folder dir (nn.ComponentFiles); variant "fp16" prefers the fp16 files, ""
+// the fp32 ones (falling back to the other when absent).
 func DiffusersWeightFiles(dir, variant string) ([]string, error) {
-	names := diffusersWeightNames
-	if variant == "fp16" {
-		names = []string{names[2], names[3], names[4], names[0], names[1]}
-	}
-	for _, n := range names {
-		path := filepath.Join(dir, n)
-		if _, err := os.Stat(path); err != nil {
-			continue
-		}
-		if !strings.HasSuffix(n, ".json") {
-			return []string{path}, nil
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		var idx struct {
-			WeightMap map[string]string `json:"weight_map"`
-		}
-		if err := json.Unmarshal(data, &idx); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		set := map[string]bool{}
-		for _, f := range idx.WeightMap {
-			set[f] = true
-		}
-		var files []string
-		for f := range set {
-			files = append(files, filepath.Join(dir, f))
-		}
-		sort.Strings(files)
-		if len(files) == 0 {
-			return nil, fmt.Errorf("%s: empty weight_map", path)
-		}
-		return files, nil
-	}
-	return nil, fmt.Errorf("%s: no diffusers weights (%s)", dir, strings.Join(diffusersWeightNames, ", "))
+	return nn.ComponentFiles(dir, variant)
 }
 
 // LoadDiffusersFolder loads a UNet from a diffusers folder: dir is the unet
