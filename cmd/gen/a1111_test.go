@@ -1,9 +1,9 @@
 package main
 
 import (
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"testing"
 
-	"github.com/godiffusion/godiffusion/models/sd1"
 	"github.com/godiffusion/godiffusion/sampling"
 )
 
@@ -11,7 +11,7 @@ import (
 // has A1111's label in the PNG parameters.
 func TestA1111Names(t *testing.T) {
 	for alias, want := range map[string]string{"euler_a": "Euler a", "dpm++2m": "DPM++ 2M", "euler": "Euler", "k_heun": "Heun", "ddim": "DDIM", "lcm": "LCM"} {
-		c, err := sd1.CanonicalSampler(alias)
+		c, err := pipeline.CanonicalSampler(alias)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -25,7 +25,7 @@ func TestA1111Names(t *testing.T) {
 		}
 	}
 	for alias, want := range map[string]string{"discrete": "Normal", "karras": "Karras", "uniform": "SGM Uniform", "ddim_uniform": "DDIM"} {
-		c, err := sd1.CanonicalScheduler(alias)
+		c, err := pipeline.CanonicalScheduler(alias)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"io"
 	"math"
 	"os"
@@ -40,7 +41,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	// Everything is printed at the end as one block, easy to paste into
 	// an issue; progress goes to stderr meanwhile.
 	t0 := time.Now()
-	var pipe *sd1.Pipeline
+	var pipe *pipeline.Pipeline
 	var source, stored string
 	loadLabel := "build"
 	if f.model != "" {
@@ -48,7 +49,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if f.arch == "sdxl" {
 			load = sdxl.Load
 		}
-		pipe, err = load(f.model, sd1.Options{NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2,
+		pipe, err = load(f.model, pipeline.Options{NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2,
 			UNetHeadDim: f.unetHeadDim, SkipTextEncoder: true})
 		if err != nil {
 			return badInput("--model: %v", err)
@@ -64,10 +65,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	loadTime := time.Since(t0)
 	returnMemory() // the build's garbage must not set the heap target
 	rssLoad := peakRSS()
-	// The UNet is released after sampling (Request.ReleaseUNet): keep what
+	// The UNet is released after sampling (Request.ReleaseModel): keep what
 	// the report needs.
-	c := pipe.UNet.Config
-	unetParams, unetBytes := pipe.UNet.NumParams(), pipe.UNet.WeightBytes()
+	u := pipe.Model.(*pipeline.EPSModel).Net.(*unet.UNet)
+	c := u.Config
+	unetParams, unetBytes := u.NumParams(), u.WeightBytes()
 	const ctxLen = 77
 	passFLOP := c.FLOPs(1, h/8, w/8, ctxLen) // one latent through the UNet
 	randn := func(seed uint64, shape ...int) *tensor.Tensor {
@@ -77,8 +79,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		return tensor.FromData(sampling.NewGenerator(seed).Randn(n), shape...)
 	}
-	req := sd1.Request{Seed: 0, Steps: steps, CFG: cfg, Sampler: f.sampler, Scheduler: f.scheduler, Width: w, Height: h,
-		Cond: randn(10, 1, ctxLen, c.CrossAttentionDim), Uncond: randn(11, 1, ctxLen, c.CrossAttentionDim), ReleaseUNet: true}
+	req := pipeline.Request{Seed: 0, Steps: steps, CFG: cfg, Sampler: f.sampler, Scheduler: f.scheduler, Width: w, Height: h,
+		Cond: randn(10, 1, ctxLen, c.CrossAttentionDim), Uncond: randn(11, 1, ctxLen, c.CrossAttentionDim), ReleaseModel: true}
 	if c.AdditionEmbedType != "" {
 		// SDXL's y: pooled text embedding ‖ size sinusoids, here random.
 		req.CondY = randn(12, 1, c.ProjectionClassEmbeddingsInputDim)
@@ -110,8 +112,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  weights     %s; UNet %.1f M params, %s as held\n", stored, float64(unetParams)/1e6, formatBytes(uint64(unetBytes)))
 	fmt.Fprintf(stdout, "  %-11s %s\n", loadLabel, secs(loadTime))
 	fmt.Fprintf(stdout, "  sampling    %s = %.2f s/step; %d UNet calls, %d batch passes (%s)\n",
-		secs(res.Sampling), res.Sampling.Seconds()/float64(res.Steps), res.ModelCalls, res.UNetPasses, batchNote(cfg))
-	achieved := passFLOP / 1e9 * float64(res.UNetPasses) / res.Sampling.Seconds()
+		secs(res.Sampling), res.Sampling.Seconds()/float64(res.Steps), res.ModelCalls, res.ModelPasses, batchNote(cfg))
+	achieved := passFLOP / 1e9 * float64(res.ModelPasses) / res.Sampling.Seconds()
 	peak := machinePeakGFLOPS()
 	fmt.Fprintf(stdout, "  compute     %.4g GFLOP/pass (unet.Config.FLOPs), ~%.0f GFLOP/s = %.1f%% of peak %.0f GFLOP/s (fp32 FMA peak: asm.PeakFMA run in this process on all %d threads at once)\n",
 		passFLOP/1e9, achieved, 100*achieved/peak, peak, tensor.Threads())
@@ -124,7 +126,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 // randomPipeline builds the UNet and VAE of arch ("sd1": SD1.5, "sdxl":
 // SDXL base) with random weights stored as dt, and describes them for the
 // report's header.
-func randomPipeline(arch string, dt tensor.DType) (*sd1.Pipeline, string, error) {
+func randomPipeline(arch string, dt tensor.DType) (*pipeline.Pipeline, string, error) {
 	uc, vc := unet.SD15Config(), vae.SD1Config()
 	source := "random weights, SD1.5 shapes (UNet 320/640/1280/1280, VAE decoder 128/256/512/512)"
 	if arch == "sdxl" {

@@ -2,8 +2,8 @@ package main
 
 import (
 	"flag"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 
-	"github.com/godiffusion/godiffusion/models/sd1"
 	"github.com/godiffusion/godiffusion/sampling"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -65,8 +65,8 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 		return nil, badInput("-W/--width %d: must be a positive multiple of 8", f.width)
 	case f.height <= 0 || f.height%8 != 0:
 		return nil, badInput("-H/--height %d: must be a positive multiple of 8", f.height)
-	case f.width > sd1.MaxSide || f.height > sd1.MaxSide || f.width*f.height > sd1.MaxPixels:
-		return nil, badInput("-W/-H %dx%d: at most %d on a side and %d pixels in all", f.width, f.height, sd1.MaxSide, sd1.MaxPixels)
+	case f.width > pipeline.MaxSide || f.height > pipeline.MaxSide || f.width*f.height > pipeline.MaxPixels:
+		return nil, badInput("-W/-H %dx%d: at most %d on a side and %d pixels in all", f.width, f.height, pipeline.MaxSide, pipeline.MaxPixels)
 	case f.steps <= 0 || f.steps > sampling.MaxSteps:
 		return nil, badInput("--steps %d: must be between 1 and %d", f.steps, sampling.MaxSteps)
 	case f.cfg < 0:
@@ -85,10 +85,10 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 		return nil, badInput("--weights %q: must be f16, bf16 or f32", f.weights)
 	}
 	var err error
-	if f.sampler, err = sd1.CanonicalSampler(f.sampler); err != nil {
+	if f.sampler, err = pipeline.CanonicalSampler(f.sampler); err != nil {
 		return nil, badInput("--sampler: %v", err)
 	}
-	if f.scheduler, err = sd1.CanonicalScheduler(f.scheduler); err != nil {
+	if f.scheduler, err = pipeline.CanonicalScheduler(f.scheduler); err != nil {
 		return nil, badInput("--scheduler: %v", err)
 	}
 	if f.model != "" {

@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
+	"github.com/godiffusion/godiffusion/models/clip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/golden"
-	"github.com/godiffusion/godiffusion/models/sd1"
 )
 
 // TestMain points the tokenizer cache at a temporary folder, so that tests
@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	os.Setenv(sd1.CacheEnv, dir)
+	os.Setenv(clip.CacheEnv, dir)
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 func TestTokenizerCacheCLI(t *testing.T) {
 	tok := golden.Tokenizer(t, "clip")
 	dir := t.TempDir()
-	t.Setenv(sd1.CacheEnv, filepath.Join(dir, "cache"))
+	t.Setenv(clip.CacheEnv, filepath.Join(dir, "cache"))
 	if code, _, stderr := gen(t, "tokens", "-p", "a cat"); code != 2 || !strings.Contains(stderr, "stable-diffusion-v1-5/stable-diffusion-v1-5") {
 		t.Fatalf("before caching: exit %d %q, want the missing-tokenizer error", code, stderr)
 	}
@@ -51,7 +51,7 @@ func TestTokenizerCacheCLI(t *testing.T) {
 	// A cache path that cannot be a folder (it is a file): a warning only.
 	blocker := filepath.Join(dir, "file")
 	os.WriteFile(blocker, nil, 0o644)
-	t.Setenv(sd1.CacheEnv, blocker)
+	t.Setenv(clip.CacheEnv, blocker)
 	code, got, stderr = gen(t, "tokens", "--tokenizer", tok, "-p", "a cat")
 	if code != 0 || got != want || !strings.Contains(stderr, "warning") {
 		t.Errorf("unwritable cache: exit %d, ids %q, stderr %q; want success and a warning", code, got, stderr)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"image"
 	_ "image/jpeg" // --init-img may be a JPEG
 	_ "image/png"
@@ -127,8 +128,8 @@ func (f *genFlags) validate() error {
 		return badInput("-W/--width %d: must be a positive multiple of 8", f.width)
 	case f.height <= 0 || f.height%8 != 0:
 		return badInput("-H/--height %d: must be a positive multiple of 8", f.height)
-	case f.width > sd1.MaxSide || f.height > sd1.MaxSide || f.width*f.height > sd1.MaxPixels:
-		return badInput("-W/-H %dx%d: at most %d on a side and %d pixels in all", f.width, f.height, sd1.MaxSide, sd1.MaxPixels)
+	case f.width > pipeline.MaxSide || f.height > pipeline.MaxSide || f.width*f.height > pipeline.MaxPixels:
+		return badInput("-W/-H %dx%d: at most %d on a side and %d pixels in all", f.width, f.height, pipeline.MaxSide, pipeline.MaxPixels)
 	case f.clipSkip < 0:
 		return badInput("--clip-skip %d: must be 0, 1 (last layer) or more", f.clipSkip)
 	case f.rescale < 0 || f.rescale > 1:
@@ -145,10 +146,10 @@ func (f *genFlags) validate() error {
 		return badInput("--norm-groups/--text-heads/--text-heads-2/--unet-head-dim must not be negative")
 	}
 	var err error
-	if f.sampler, err = sd1.CanonicalSampler(f.sampler); err != nil {
+	if f.sampler, err = pipeline.CanonicalSampler(f.sampler); err != nil {
 		return badInput("--sampler: %v", err)
 	}
-	if f.scheduler, err = sd1.CanonicalScheduler(f.scheduler); err != nil {
+	if f.scheduler, err = pipeline.CanonicalScheduler(f.scheduler); err != nil {
 		return badInput("--scheduler: %v", err)
 	}
 	return nil
@@ -239,8 +240,8 @@ func readInitImage(f *genFlags) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, badInput("--init-img %s: not a PNG or JPEG image: %v", f.initImg, err)
 	}
-	if cfg.Width > sd1.MaxSide || cfg.Height > sd1.MaxSide || cfg.Width*cfg.Height > sd1.MaxPixels {
-		return nil, badInput("--init-img %s: %dx%d is larger than %d on a side or %d pixels in all", f.initImg, cfg.Width, cfg.Height, sd1.MaxSide, sd1.MaxPixels)
+	if cfg.Width > pipeline.MaxSide || cfg.Height > pipeline.MaxSide || cfg.Width*cfg.Height > pipeline.MaxPixels {
+		return nil, badInput("--init-img %s: %dx%d is larger than %d on a side or %d pixels in all", f.initImg, cfg.Width, cfg.Height, pipeline.MaxSide, pipeline.MaxPixels)
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return nil, badInput("--init-img: %v", err)
@@ -294,7 +295,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		// SD1's size, gives it poor pictures.
 		f.width, f.height = sdxlSize, sdxlSize
 	}
-	tokDir, err := sd1.FindTokenizer(f.model, f.tokenizer)
+	tokDir, err := clip.FindTokenizer(f.model, f.tokenizer)
 	if err != nil {
 		return badInput("--tokenizer: %v", err)
 	}
@@ -344,13 +345,13 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if info.Family == detect.SDXL {
 		load = sdxl.Load
 	}
-	pipe, err := load(f.model, sd1.Options{
+	pipe, err := load(f.model, pipeline.Options{
 		TokenizerDir: tokDir, ClipL: f.clipL,
 		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
 		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
 	})
 	if err != nil {
-		if errors.Is(err, sd1.ErrClipL) {
+		if errors.Is(err, pipeline.ErrClipL) {
 			return badInput("--clip-l: %v", err)
 		}
 		return badInput("--model: %v", err)
@@ -360,11 +361,11 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	rememberTokenizer(f.tokenizer, tokDir, stderr)
 	returnMemory()
 
-	var total sd1.Timings
+	var total pipeline.Timings
 	for i := 0; i < f.batch; i++ {
 		s := seed + uint64(i)
 		fmt.Fprintf(stderr, "seed %d%s\n", s, batchLabel(i, f.batch)) // always, even with --quiet
-		req := sd1.Request{
+		req := pipeline.Request{
 			Prompt: f.prompt, Negative: f.negative, Seed: s,
 			Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
 			Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
@@ -372,7 +373,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			// After the last image's sampling the UNet is not needed:
 			// dropping it before the VAE decodes lowers the peak memory by
 			// its size. Earlier images of a batch keep it.
-			ReleaseUNet: i == f.batch-1,
+			ReleaseModel: i == f.batch-1,
 		}
 		var tr *trace
 		if f.trace != "" {
@@ -459,7 +460,7 @@ func secs(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 // trace collects the tensors of every model call for --trace.
 type trace struct{ tensors []named }
 
-func (t *trace) observe(c sd1.Call) {
+func (t *trace) observe(c pipeline.Call) {
 	add := func(name string, x *tensor.Tensor) {
 		if x != nil {
 			t.tensors = append(t.tensors, named{fmt.Sprintf("%s.%d", name, c.Index), x.Clone()})

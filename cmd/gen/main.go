@@ -8,8 +8,8 @@
 //	gen bench --arch sd1 [-W 512 -H 512 --steps 2]        timings with random SD1.5-shaped weights
 //
 // Defaults are ComfyUI's KSampler (euler, normal, 20 steps, cfg 8, 512×512).
-// The tokenizer is looked up as sd1.FindTokenizer describes; one given with
-// --tokenizer is cached (sd1.CacheTokenizer) for later runs.
+// The tokenizer is looked up as clip.FindTokenizer describes; one given with
+// --tokenizer is cached (clip.CacheTokenizer) for later runs.
 //
 // Flag names follow stable-diffusion.cpp and A1111 (see usage.go). Bad input
 // (an unknown sampler, a width that is not a multiple of 8, a missing

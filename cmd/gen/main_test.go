@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/godiffusion/godiffusion/models/clip"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/godiffusion/godiffusion/internal/golden"
 	"github.com/godiffusion/godiffusion/internal/pngmeta"
-	"github.com/godiffusion/godiffusion/models/sd1"
 	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -40,7 +40,7 @@ var refRun = []string{"-p", "a photo of an astronaut riding a horse on mars", "-
 
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
-	t.Setenv(sd1.CacheEnv, filepath.Join(dir, "cache")) // an empty tokenizer cache: "missing tokenizer" stays missing
+	t.Setenv(clip.CacheEnv, filepath.Join(dir, "cache")) // an empty tokenizer cache: "missing tokenizer" stays missing
 	// Validation only checks that the tokenizer files exist, so a stand-in
 	// folder lets these cases run without the real vocabulary.
 	tok := filepath.Join(dir, "tok")
@@ -398,7 +398,7 @@ func TestTokens(t *testing.T) {
 			}
 		}
 	}
-	t.Setenv(sd1.CacheEnv, t.TempDir()) // an empty tokenizer cache
+	t.Setenv(clip.CacheEnv, t.TempDir()) // an empty tokenizer cache
 	if code, _, stderr := gen(t, "tokens", "-p", "x"); code != 2 || !strings.Contains(stderr, "tokenizer") {
 		t.Errorf("tokens without tokenizer: exit %d %q", code, stderr)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/godiffusion/godiffusion/models/clip"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"io"
 	"path/filepath"
 	"time"
@@ -25,11 +27,11 @@ func runTokens(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	dir, err := sd1.FindTokenizer(model, tokDir)
+	dir, err := clip.FindTokenizer(model, tokDir)
 	if err != nil {
 		return badInput("--tokenizer: %v", err)
 	}
-	tok, err := sd1.LoadTokenizer(dir)
+	tok, err := clip.OpenTokenizer(dir)
 	if err != nil {
 		return badInput("--tokenizer: %v", err)
 	}
@@ -73,7 +75,7 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 	if _, err := checkModel(model, "sd1"); err != nil {
 		return err
 	}
-	dir, err := sd1.FindTokenizer(model, tokDir)
+	dir, err := clip.FindTokenizer(model, tokDir)
 	if err != nil {
 		return badInput("--tokenizer: %v", err)
 	}
@@ -84,9 +86,9 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	t0 := time.Now()
-	te, err := sd1.LoadTextEncoder(model, sd1.Options{TokenizerDir: dir, ClipL: clipL, TextHeads: textHeads})
+	te, err := sd1.LoadTextEncoder(model, pipeline.Options{TokenizerDir: dir, ClipL: clipL, TextHeads: textHeads})
 	if err != nil {
-		if errors.Is(err, sd1.ErrClipL) {
+		if errors.Is(err, pipeline.ErrClipL) {
 			return badInput("--clip-l: %v", err)
 		}
 		return badInput("--model: %v", err)
@@ -107,14 +109,14 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 // rememberTokenizer copies a tokenizer given with --tokenizer (flagValue;
 // nothing happens without the flag) into the user cache once it has
 // loaded, so that later runs find it without the flag (see
-// sd1.FindTokenizer). It says so on stderr the first time; a cache that
+// clip.FindTokenizer). It says so on stderr the first time; a cache that
 // cannot be written is a warning, never an error: this run has its
 // tokenizer either way.
 func rememberTokenizer(flagValue, found string, stderr io.Writer) {
 	if flagValue == "" {
 		return
 	}
-	dir, copied, err := sd1.CacheTokenizer(found)
+	dir, copied, err := clip.CacheTokenizer(found)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "gen: warning: the tokenizer was not cached (%v); pass --tokenizer again next time\n", err)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/golden"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 )
 
 // heapInUse returns the live heap after a full collection.
@@ -23,16 +24,16 @@ func heapInUse() uint64 {
 func TestSingleFileWeightsAliasMapping(t *testing.T) {
 	path := golden.Core(t, "sd1/tiny-sd1-fp16.safetensors")
 	before := heapInUse()
-	p, err := Load(path, Options{NormGroups: 4, TextHeads: 4, SkipTextEncoder: true})
+	p, err := Load(path, pipeline.Options{NormGroups: 4, TextHeads: 4, SkipTextEncoder: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	grown := int64(heapInUse()) - int64(before)
-	stored := p.UNet.WeightBytes()
-	t.Logf("UNet weights held: %d bytes (%d params); heap grew by %d bytes", stored, p.UNet.NumParams(), grown)
-	if 2*stored < 3*p.UNet.NumParams() {
-		t.Skipf("fixture holds %d bytes for %d params: not an f16 file", stored, p.UNet.NumParams())
+	stored := unetOf(p).WeightBytes()
+	t.Logf("UNet weights held: %d bytes (%d params); heap grew by %d bytes", stored, unetOf(p).NumParams(), grown)
+	if 2*stored < 3*unetOf(p).NumParams() {
+		t.Skipf("fixture holds %d bytes for %d params: not an f16 file", stored, unetOf(p).NumParams())
 	}
 	if grown >= stored {
 		t.Errorf("heap grew by %d bytes while loading %d bytes of weights: the weights were copied out of the mapping", grown, stored)

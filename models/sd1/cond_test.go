@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/golden"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"github.com/godiffusion/godiffusion/sampling"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -12,13 +13,13 @@ import (
 // prompt's context with an all-zero negative context (ConditioningZeroOut).
 func TestZeroNegative(t *testing.T) {
 	p := loadTiny(t, "single", golden.Tokenizer(t, "clip"), "")
-	req := Request{Prompt: "a cat", Negative: "ignored", Seed: 3, Steps: 2, CFG: 5, Sampler: "euler",
+	req := pipeline.Request{Prompt: "a cat", Negative: "ignored", Seed: 3, Steps: 2, CFG: 5, Sampler: "euler",
 		Scheduler: "normal", Width: 32, Height: 32, RawPrompt: true, ZeroNegative: true}
 	got, err := p.Generate(req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, _, err := p.Text.Encode(req.Prompt, 0, true)
+	ctx, _, err := textOf(p).Encode(req.Prompt, 0, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ type fixedConditioner struct {
 	calls, closed int
 }
 
-func (f *fixedConditioner) Condition(*Request) (sampling.Cond, sampling.Cond, error) {
+func (f *fixedConditioner) Condition(*pipeline.Request) (sampling.Cond, sampling.Cond, error) {
 	f.calls++
 	return f.cond, f.uncond, nil
 }
@@ -49,21 +50,21 @@ func (f *fixedConditioner) Close() error { f.closed++; return nil }
 // closes it.
 func TestConditionerPlugged(t *testing.T) {
 	p := loadTiny(t, "single", golden.Tokenizer(t, "clip"), "")
-	a, _, err := p.Text.Encode("a dog", 0, true)
+	a, _, err := textOf(p).Encode("a dog", 0, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _, err := p.Text.Encode("", 0, true)
+	b, _, err := textOf(p).Encode("", 0, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := Request{Seed: 5, Steps: 2, CFG: 4, Sampler: "euler", Scheduler: "karras", Width: 32, Height: 32, Cond: a, Uncond: b}
+	req := pipeline.Request{Seed: 5, Steps: 2, CFG: 4, Sampler: "euler", Scheduler: "karras", Width: 32, Height: 32, Cond: a, Uncond: b}
 	want, err := p.Generate(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fc := &fixedConditioner{cond: sampling.Cond{Context: a}, uncond: sampling.Cond{Context: b}}
-	q := New(Components{UNet: p.UNet, VAE: p.VAE, Conditioner: fc})
+	q := &pipeline.Pipeline{Model: p.Model, VAE: p.VAE, Conditioner: fc}
 	req.Cond, req.Uncond = nil, nil
 	got, err := q.Generate(req)
 	if err != nil {
@@ -75,7 +76,7 @@ func TestConditionerPlugged(t *testing.T) {
 	}
 	// Pipeline.Close closes the conditioner (a pipeline holding only it,
 	// so that p's shared networks stay open).
-	New(Components{Conditioner: fc}).Close()
+	(&pipeline.Pipeline{Conditioner: fc}).Close()
 	if fc.closed != 1 {
 		t.Errorf("conditioner closed %d times, want 1", fc.closed)
 	}

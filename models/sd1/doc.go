@@ -1,11 +1,8 @@
-// Package sd1 is the Stable Diffusion 1.x text-to-image pipeline: it loads
-// a checkpoint once (a single .safetensors file in the original LDM key
-// layout, or a diffusers folder) and generates any number of images from
-// it. Its Pipeline is the Stable Diffusion UNet pipeline shared by SD1 and
-// SDXL: models/sdxl loads an SDXL checkpoint into the same Pipeline with
-// its own Conditioner (two text towers and the added vector y, passed to
-// the UNet with the context); everything below but the text encoding and
-// the VAE's scale (SDXL 0.13025) is common to both.
+// Package sd1 is the Stable Diffusion 1.x family: it loads a checkpoint (a
+// single .safetensors file in the original LDM key layout, or a diffusers
+// folder) into the family-neutral pipeline.Pipeline with SD1's parts — the
+// CLIP-L Conditioner, the UNet as a pipeline.EPSModel on SD1's noise
+// table, and the VAE (scale 0.18215).
 //
 // One Generate call computes, with ComfyUI's KSampler conventions (so a
 // seed gives ComfyUI's picture for the same settings):
@@ -23,7 +20,7 @@
 //
 // Memory: weights stay in their stored dtype and, for files, in the
 // memory mapping (f16 weights are never copied to the heap; biases and
-// norm scales are decoded to float32). Request.ReleaseUNet drops the UNet
+// norm scales are decoded to float32). Request.ReleaseModel drops the UNet
 // after sampling, before the VAE decodes, so the two never coexist
 // (cmd/gen sets it on the last image of a batch). The text encoder is
 // kept by default so that a loaded Pipeline can encode new prompts; with

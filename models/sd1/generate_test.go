@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/golden"
+	"github.com/godiffusion/godiffusion/models/pipeline"
+	"github.com/godiffusion/godiffusion/models/unet"
 	"github.com/godiffusion/godiffusion/models/vae"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -40,13 +42,13 @@ func goldenRuns(t *testing.T) map[string]goldenRun {
 // tinyOptions are the hyper-parameters of the tiny fixture that a single
 // file cannot tell: GroupNorm groups 4 (real SD1: 32) and 4 CLIP heads
 // (real CLIP-L: 12).
-func tinyOptions(tokenizer, clipL string) Options {
-	return Options{TokenizerDir: tokenizer, ClipL: clipL, NormGroups: 4, TextHeads: 4}
+func tinyOptions(tokenizer, clipL string) pipeline.Options {
+	return pipeline.Options{TokenizerDir: tokenizer, ClipL: clipL, NormGroups: 4, TextHeads: 4}
 }
 
 // loadTiny loads the tiny SD1 fixture as a single file ("single") or as a
 // diffusers folder ("diffusers").
-func loadTiny(t *testing.T, layout, tokenizer, clipL string) *Pipeline {
+func loadTiny(t *testing.T, layout, tokenizer, clipL string) *pipeline.Pipeline {
 	t.Helper()
 	path := golden.Core(t, "sd1/tiny-sd1.safetensors")
 	if layout == "diffusers" {
@@ -64,15 +66,15 @@ func loadTiny(t *testing.T, layout, tokenizer, clipL string) *Pipeline {
 	return p
 }
 
-func requestFor(r goldenRun) Request {
-	return Request{Prompt: r.Prompt, Negative: r.Negative, Seed: r.Seed, Steps: r.Steps, CFG: r.CFG,
+func requestFor(r goldenRun) pipeline.Request {
+	return pipeline.Request{Prompt: r.Prompt, Negative: r.Negative, Seed: r.Seed, Steps: r.Steps, CFG: r.CFG,
 		Sampler: r.Sampler, Scheduler: r.Scheduler, Width: r.Width, Height: r.Height,
 		GuidanceRescale: r.RescaleCFGMultiplier, RawPrompt: true}
 }
 
 // checkRun compares a result with a run file: final latent within
 // |Δ| ≤ 1e-3 + 1e-4·|want| (README §9) and uint8 pixels within ±1.
-func checkRun(t *testing.T, r goldenRun, res *Result) {
+func checkRun(t *testing.T, r goldenRun, res *pipeline.Result) {
 	t.Helper()
 	f := golden.Open(t, "sd1/"+r.File)
 	want, shape := golden.Float32(t, f, "final_latent")
@@ -136,7 +138,7 @@ func TestEndToEndGolden(t *testing.T) {
 	alt := golden.Core(t, "sd1/clip_l_alt.safetensors")
 	for _, layout := range []string{"single", "diffusers"} {
 		t.Run(layout, func(t *testing.T) {
-			pipes := map[bool]*Pipeline{}
+			pipes := map[bool]*pipeline.Pipeline{}
 			for _, name := range endToEndRuns {
 				r, ok := runs[name]
 				if !ok {
@@ -184,7 +186,7 @@ func TestRecordedContexts(t *testing.T) {
 			req.Uncond = get("uncond_text")
 		}
 		var calls int
-		req.Observer = func(c Call) {
+		req.Observer = func(c pipeline.Call) {
 			calls++
 			if (c.Uncond == nil) != (r.CFG == 1) {
 				t.Errorf("%s call %d: uncond present %v at cfg %g", name, c.Index, c.Uncond != nil, r.CFG)
@@ -240,7 +242,7 @@ func TestSeedReproducible(t *testing.T) {
 	req := requestFor(runs["euler_ancestral_normal_cfg7p5_negtext"])
 	req.Cond, req.Uncond = tensor.FromData(cv, cs...), tensor.FromData(uv, us...)
 	defer tensor.SetThreads(tensor.Threads())
-	var first *Result
+	var first *pipeline.Result
 	for _, th := range []int{1, 2, 1} {
 		tensor.SetThreads(th)
 		res, err := p.Generate(req)
@@ -270,26 +272,36 @@ func TestSeedReproducible(t *testing.T) {
 	}
 }
 
-// TestReleaseUNet: a request with ReleaseUNet still gives the reference
+// TestReleaseModel: a request with ReleaseModel still gives the reference
 // run (the UNet goes only after sampling), from both layouts; the
 // pipeline then refuses to sample instead of crashing, and closes cleanly.
-func TestReleaseUNet(t *testing.T) {
+func TestReleaseModel(t *testing.T) {
 	tok := golden.Tokenizer(t, "clip")
 	r := goldenRuns(t)[endToEndRuns[0]]
 	for _, layout := range []string{"single", "diffusers"} {
 		p := loadTiny(t, layout, tok, "")
 		req := requestFor(r)
-		req.ReleaseUNet = true
+		req.ReleaseModel = true
 		res, err := p.Generate(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkRun(t, r, res)
-		if p.UNet != nil {
-			t.Errorf("%s: UNet still held after a ReleaseUNet request", layout)
+		if p.Model != nil {
+			t.Errorf("%s: UNet still held after a ReleaseModel request", layout)
 		}
 		if _, err := p.Generate(requestFor(r)); err == nil || !strings.Contains(err.Error(), "released") {
 			t.Errorf("%s: Generate after the release: %v, want an error saying the UNet was released", layout, err)
 		}
 	}
+}
+
+// unetOf returns the UNet of an SD1 pipeline.
+func unetOf(p *pipeline.Pipeline) *unet.UNet {
+	return p.Model.(*pipeline.EPSModel).Net.(*unet.UNet)
+}
+
+// textOf returns the text encoder of an SD1 pipeline.
+func textOf(p *pipeline.Pipeline) *TextEncoder {
+	return p.Conditioner.(*Conditioner).Text
 }

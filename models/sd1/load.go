@@ -1,54 +1,44 @@
 package sd1
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
 
 	"github.com/godiffusion/godiffusion/models/detect"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"github.com/godiffusion/godiffusion/models/unet"
 	"github.com/godiffusion/godiffusion/models/vae"
 	"github.com/godiffusion/godiffusion/nn"
 	"github.com/godiffusion/godiffusion/sampling"
 )
 
-// Pipeline is a loaded Stable Diffusion UNet model (SD1, or SDXL through
-// models/sdxl): text conditioning, UNet and VAE. Load it once and call
-// Generate for every image; Generate is not safe for concurrent use (it
-// caches the last prompt encoding).
-type Pipeline struct {
-	UNet *unet.UNet
-	VAE  *vae.VAE
-	Text *TextEncoder // SD1's encoder; nil when loaded with SkipTextEncoder, built without one, or with a Conditioner
-	// Conditioner, when set, encodes the prompts instead of Text (SDXL's
-	// two towers and y vector); nil means SD1's CLIP-L conditioning.
-	Conditioner Conditioner
-	// Schedule is the model's noise table (ComfyUI ModelSamplingDiscrete);
-	// SD1's unless a diffusers scheduler config says otherwise.
-	Schedule *sampling.DiscreteSchedule
+// Defaults are ComfyUI's KSampler defaults (euler, normal, 20 steps,
+// cfg 8.0) with its EmptyLatentImage of 512×512, so that a seed gives the
+// picture ComfyUI gives for it.
+var Defaults = pipeline.Defaults{Steps: 20, CFG: 8, Sampler: "euler", Scheduler: "normal", Width: 512, Height: 512, SizeMultiple: 8}
 
-	params     *nn.Params // the single-file checkpoint, when Load opened one (VAE)
-	unetParams *nn.Params // a second mapping of it for the UNet alone, so that ReleaseUNet unmaps the UNet's pages
-	cache      condCache
-}
-
-// Components are the networks of a pipeline, for callers that build them
-// themselves (benchmarks with random weights, tests).
+// Components are the networks of an SD1 pipeline, for callers that build
+// them themselves (benchmarks with random weights, tests).
 type Components struct {
 	UNet *unet.UNet
 	VAE  *vae.VAE
 	Text *TextEncoder // may be nil: requests must then carry Cond/Uncond
-	// Conditioner replaces Text's SD1 conditioning when set (see
-	// Pipeline.Conditioner); the pipeline closes it.
-	Conditioner Conditioner
 }
 
-// New assembles a pipeline from already built networks.
-// The noise table is SD1's (SDXL uses the same).
-func New(c Components) *Pipeline {
-	return &Pipeline{UNet: c.UNet, VAE: c.VAE, Text: c.Text, Conditioner: c.Conditioner, Schedule: sampling.SD1Schedule()}
+// New assembles an SD1 pipeline from already built networks, with SD1's
+// noise table.
+func New(c Components) *pipeline.Pipeline {
+	p := &pipeline.Pipeline{
+		Family: string(detect.SD1),
+		Model:  &pipeline.EPSModel{Net: c.UNet, Schedule: sampling.SD1Schedule()},
+		VAE:    c.VAE,
+	}
+	if c.Text != nil {
+		p.Conditioner = &Conditioner{Text: c.Text}
+	}
+	return p
 }
 
 // Load reads an SD1 checkpoint: a single .safetensors file with the
@@ -59,7 +49,7 @@ func New(c Components) *Pipeline {
 // values by default). Weights stay in their stored dtype and, where the
 // file is memory-mapped, are read from the mapping. Close releases the
 // files.
-func Load(path string, opts Options) (*Pipeline, error) {
+func Load(path string, opts pipeline.Options) (*pipeline.Pipeline, error) {
 	info, err := detect.Path(path)
 	if err != nil {
 		return nil, err
@@ -67,47 +57,60 @@ func Load(path string, opts Options) (*Pipeline, error) {
 	if info.Family != detect.SD1 {
 		return nil, fmt.Errorf("%s: a %s model, not SD1 (%s)", path, info.Family, info.Reason)
 	}
-	p := &Pipeline{}
+	p := &pipeline.Pipeline{Family: string(detect.SD1)}
 	ok := false
 	defer func() {
 		if !ok {
 			p.Close()
 		}
 	}()
-	if p.Schedule, err = ModelSchedule(path, info.Layout == detect.Diffusers); err != nil {
+	sched, err := pipeline.ModelSchedule(path, info.Layout == detect.Diffusers)
+	if err != nil {
 		return nil, err
 	}
+	var u *unet.UNet
+	var params *nn.Params
 	if info.Layout == detect.Diffusers {
-		if p.UNet, err = unet.LoadDiffusersFolder(filepath.Join(path, "unet"), ""); err != nil {
+		if u, err = unet.LoadDiffusersFolder(filepath.Join(path, "unet"), ""); err != nil {
 			return nil, err
 		}
+		p.Model = &pipeline.EPSModel{Net: u, Schedule: sched}
 		if p.VAE, err = vae.Load(path, nil); err != nil {
 			return nil, err
 		}
 	} else {
-		if p.params, err = nn.OpenParams(path); err != nil {
+		// The UNet reads its own mapping of the file, so that releasing
+		// it (Request.ReleaseModel) unmaps the UNet's pages while the
+		// VAE's stay.
+		unetParams, err := nn.OpenParams(path)
+		if err != nil {
 			return nil, err
 		}
-		if p.unetParams, err = nn.OpenParams(path); err != nil {
+		if u, err = unet.LoadLDM(unetParams, unet.InferOptions{NormGroups: opts.NormGroups, HeadDim: opts.UNetHeadDim}); err != nil {
+			unetParams.Close()
 			return nil, err
 		}
-		if p.UNet, err = unet.LoadLDM(p.unetParams, unet.InferOptions{NormGroups: opts.NormGroups, HeadDim: opts.UNetHeadDim}); err != nil {
+		p.Model = &pipeline.EPSModel{Net: u, Schedule: sched, Closer: unetParams.Close}
+		if params, err = nn.OpenParams(path); err != nil {
 			return nil, err
 		}
-		if p.VAE, err = vae.FromCheckpoint(p.params, &vae.Options{Groups: opts.NormGroups}); err != nil {
+		p.Closers = append(p.Closers, params.Close)
+		if p.VAE, err = vae.FromCheckpoint(params, &vae.Options{Groups: opts.NormGroups}); err != nil {
 			return nil, err
 		}
 	}
 	if !opts.SkipTextEncoder {
-		if p.Text, err = loadText(path, info.Layout, opts); err != nil {
+		text, err := loadText(path, info.Layout, opts)
+		if err != nil {
 			return nil, err
 		}
-		if d := p.Text.Hidden(); d != p.UNet.Config.CrossAttentionDim {
-			return nil, fmt.Errorf("%s: text encoder width %d does not match the UNet's context width %d", path, d, p.UNet.Config.CrossAttentionDim)
+		p.Conditioner = &Conditioner{Text: text}
+		if d := text.Hidden(); d != u.Config.CrossAttentionDim {
+			return nil, fmt.Errorf("%s: text encoder width %d does not match the UNet's context width %d", path, d, u.Config.CrossAttentionDim)
 		}
 	}
-	if p.params != nil {
-		reportUnused(path, p.params.Unused())
+	if params != nil {
+		reportUnused(path, params.Unused())
 	}
 	ok = true
 	return p, nil
@@ -134,43 +137,4 @@ func reportUnused(path string, unused []string) {
 		listed = listed[:show]
 	}
 	slog.Debug("checkpoint tensors not used by the SD1 pipeline", "file", path, "count", len(extra), "first", strings.Join(listed, ", "))
-}
-
-// Close releases the checkpoint files. The pipeline must not be used
-// afterwards.
-func (p *Pipeline) Close() error {
-	var errs []error
-	if p.Text != nil {
-		errs = append(errs, p.Text.Close())
-	}
-	if p.Conditioner != nil {
-		errs = append(errs, p.Conditioner.Close())
-		p.Conditioner = nil
-	}
-	errs = append(errs, p.releaseUNet())
-	if p.VAE != nil {
-		errs = append(errs, p.VAE.Close())
-	}
-	if p.params != nil {
-		errs = append(errs, p.params.Close())
-		p.params = nil
-	}
-	return errors.Join(errs...)
-}
-
-// releaseUNet drops the UNet and unmaps its weights (a no-op when it is
-// already gone). Pages of a memory-mapped checkpoint count in the
-// process's resident set once read, so unmapping is what gives them back;
-// random in-memory weights are freed by the next garbage collection.
-func (p *Pipeline) releaseUNet() error {
-	var errs []error
-	if p.UNet != nil {
-		errs = append(errs, p.UNet.Close())
-		p.UNet = nil
-	}
-	if p.unetParams != nil {
-		errs = append(errs, p.unetParams.Close())
-		p.unetParams = nil
-	}
-	return errors.Join(errs...)
 }

@@ -6,12 +6,10 @@ import (
 
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/detect"
+	"github.com/godiffusion/godiffusion/models/pipeline"
+	"github.com/godiffusion/godiffusion/sampling"
 	"github.com/godiffusion/godiffusion/tensor"
 )
-
-// ErrClipL is wrapped by load errors caused by the replacement text
-// encoder file (Options.ClipL), e.g. one whose shapes do not fit.
-var ErrClipL = errors.New("replacement CLIP-L")
 
 // TextEncoder is SD1's prompt encoder: the CLIP tokenizer and the CLIP-L
 // text transformer (the checkpoint's, or a replacement file's). With free
@@ -29,7 +27,7 @@ type TextEncoder struct {
 // (single file or diffusers folder), as Load would: tokenizer from
 // opts.TokenizerDir or FindTokenizer's search, replacement from
 // opts.ClipL, head count from opts.TextHeads for a single file.
-func LoadTextEncoder(path string, opts Options) (*TextEncoder, error) {
+func LoadTextEncoder(path string, opts pipeline.Options) (*TextEncoder, error) {
 	info, err := detect.Path(path)
 	if err != nil {
 		return nil, err
@@ -43,12 +41,12 @@ func LoadTextEncoder(path string, opts Options) (*TextEncoder, error) {
 // loadText builds the TextEncoder of the checkpoint at path. The
 // transformer opens its own mapping of the file (not the pipeline's
 // shared one) so that freeing it really releases its pages.
-func loadText(path string, layout detect.Layout, opts Options) (*TextEncoder, error) {
-	dir, err := FindTokenizer(path, opts.TokenizerDir)
+func loadText(path string, layout detect.Layout, opts pipeline.Options) (*TextEncoder, error) {
+	dir, err := clip.FindTokenizer(path, opts.TokenizerDir)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := LoadTokenizer(dir)
+	tok, err := clip.OpenTokenizer(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +66,7 @@ func loadText(path string, layout detect.Layout, opts Options) (*TextEncoder, er
 		m, err := clip.LoadReplacement(base, opts.ClipL)
 		base.Close()
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrClipL, err)
+			return nil, fmt.Errorf("%w: %w", pipeline.ErrClipL, err)
 		}
 		return m, nil
 	}
@@ -127,3 +125,56 @@ func FirstWindow(tok *clip.Tokenizer, prompt string, raw bool) ([]int, error) {
 	}
 	return chunks[0].IDs, nil
 }
+
+// Conditioner is SD1's pipeline.Conditioner: the CLIP-L context of the
+// prompt and of the negative prompt (zeros of the prompt's shape with
+// Request.ZeroNegative). The last encodings are cached, so a batch of
+// seeds (or a re-run with other sampling settings) encodes its prompts
+// once.
+type Conditioner struct {
+	Text  *TextEncoder
+	cache condCache
+}
+
+// condCache remembers the last prompt encodings.
+type condCache struct {
+	valid          bool
+	prompt, neg    string
+	clipSkip       int
+	raw, hasUncond bool
+	cond, uncond   *tensor.Tensor
+}
+
+// Condition returns the (cached) CLIP contexts of req's prompts; uncond is
+// the zero value when the CFG scale is 1.
+func (c *Conditioner) Condition(req *pipeline.Request) (cond, uncond sampling.Cond, err error) {
+	needUncond := !sampling.SkipsUncond(req.CFG)
+	k := &c.cache
+	hit := k.valid && k.prompt == req.Prompt && k.clipSkip == req.ClipSkip && k.raw == req.RawPrompt &&
+		(!needUncond || req.ZeroNegative || (k.hasUncond && k.neg == req.Negative))
+	if !hit {
+		*k = condCache{prompt: req.Prompt, neg: req.Negative, clipSkip: req.ClipSkip, raw: req.RawPrompt}
+		if k.cond, _, err = c.Text.Encode(req.Prompt, req.ClipSkip, req.RawPrompt); err != nil {
+			return cond, uncond, fmt.Errorf("encoding the prompt: %w", err)
+		}
+		if needUncond && !req.ZeroNegative {
+			if k.uncond, _, err = c.Text.Encode(req.Negative, req.ClipSkip, req.RawPrompt); err != nil {
+				return cond, uncond, fmt.Errorf("encoding the negative prompt: %w", err)
+			}
+			k.hasUncond = true
+		}
+		k.valid = true
+	}
+	cond = sampling.Cond{Context: k.cond}
+	switch {
+	case !needUncond:
+	case req.ZeroNegative:
+		uncond = pipeline.ZeroCond(cond)
+	default:
+		uncond = sampling.Cond{Context: k.uncond}
+	}
+	return cond, uncond, nil
+}
+
+// Close releases the text encoder.
+func (c *Conditioner) Close() error { return c.Text.Close() }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/godiffusion/godiffusion/models/clip"
-	"github.com/godiffusion/godiffusion/models/sd1"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"github.com/godiffusion/godiffusion/models/unet"
 	"github.com/godiffusion/godiffusion/sampling"
 	"github.com/godiffusion/godiffusion/tensor"
@@ -15,7 +15,7 @@ import (
 // hidden state (clip skip 2), taken without the final LayerNorm.
 const DefaultClipSkip = 2
 
-// Conditioner is SDXL's sd1.Conditioner: it encodes prompts with CLIP-L
+// Conditioner is SDXL's pipeline.Conditioner: it encodes prompts with CLIP-L
 // and OpenCLIP bigG and builds the UNet's context and y vector (see the
 // package comment). Encodings of recent prompts are cached, so a batch of
 // seeds encodes its prompts once.
@@ -89,7 +89,7 @@ func (c *Conditioner) check(clipL, bigG *clip.TextModel) error {
 // states, y = pooled ‖ emb(req.TimeIDs()); cond and uncond share the
 // size conditioning. With req.ZeroNegative the negative context and
 // pooled embedding are zeros.
-func (c *Conditioner) Condition(req *sd1.Request) (cond, uncond sampling.Cond, err error) {
+func (c *Conditioner) Condition(req *pipeline.Request) (cond, uncond sampling.Cond, err error) {
 	timeIDs := [][]float32{req.TimeIDs()}
 	pos, err := c.encode(req.Prompt, req.ClipSkip, req.RawPrompt)
 	if err != nil {
@@ -157,7 +157,7 @@ func (c *Conditioner) Close() error {
 }
 
 // tower is one text encoder, optionally loaded on demand and released
-// after every encoding (sd1.Options.FreeTextEncoder).
+// after every encoding (pipeline.Options.FreeTextEncoder).
 type tower struct {
 	model *clip.TextModel
 	// load (re)opens the model; release, when set, closes what load

@@ -1,5 +1,5 @@
 // Package sdxl loads Stable Diffusion XL checkpoints into the Stable
-// Diffusion UNet pipeline of models/sd1 (sd1.Pipeline: sampling, CFG,
+// Diffusion UNet pipeline of models/sd1 (pipeline.Pipeline: sampling, CFG,
 // schedules and decoding are shared) and supplies SDXL's conditioner.
 //
 // SDXL conditions its UNet on two text towers and on the image size. For a
@@ -23,7 +23,7 @@
 // freqs_i = exp(−ln(10000)·i/128), emb(v) = [cos(v·freqs), sin(v·freqs)]
 // (diffusers add_time_proj, sgm ConcatTimestepEmbedderND), so y is
 // 1280 + 6·256 = 2816 wide. The sizes come from the Request
-// (sd1.Request.TimeIDs: by default the image size and no crop, ComfyUI's
+// (pipeline.Request.TimeIDs: by default the image size and no crop, ComfyUI's
 // CLIPTextEncode). A negative prompt "" is the encoding of the empty
 // string; Request.ZeroNegative gives ComfyUI's ConditioningZeroOut /
 // diffusers' force_zeros_for_empty_prompt negative instead (context and

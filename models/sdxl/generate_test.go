@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/golden"
-	"github.com/godiffusion/godiffusion/models/sd1"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"github.com/godiffusion/godiffusion/sampling"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -50,9 +50,9 @@ func comfyRuns(t *testing.T) []goldenRun {
 
 // requestFor is the Request that replays r (ComfyUI CLIPTextEncode →
 // KSampler → VAEDecode), with the recorded size conditioning.
-func requestFor(t *testing.T, r goldenRun) sd1.Request {
+func requestFor(t *testing.T, r goldenRun) pipeline.Request {
 	t.Helper()
-	req := sd1.Request{Prompt: r.Prompt, Seed: r.Seed, Steps: r.Steps, CFG: r.CFG, Sampler: r.Sampler,
+	req := pipeline.Request{Prompt: r.Prompt, Seed: r.Seed, Steps: r.Steps, CFG: r.CFG, Sampler: r.Sampler,
 		Scheduler: r.Scheduler, Width: r.Width, Height: r.Height,
 		OrigWidth: r.SizeCond.Width, OrigHeight: r.SizeCond.Height, CropW: r.SizeCond.CropW, CropH: r.SizeCond.CropH,
 		TargetWidth: r.SizeCond.TargetWidth, TargetHeight: r.SizeCond.TargetHeight}
@@ -75,15 +75,15 @@ func requestFor(t *testing.T, r goldenRun) sd1.Request {
 // tinyOptions are the tiny fixture's hyper-parameters a single file cannot
 // tell: 2 heads per text tower (real: 12 and 20) and 16-wide UNet heads
 // (real: 64). GroupNorm groups are 32 as in the real model.
-func tinyOptions(t *testing.T) sd1.Options {
-	return sd1.Options{TokenizerDir: golden.Tokenizer(t, "clip"), TextHeads: 2, TextHeads2: 2, UNetHeadDim: 16}
+func tinyOptions(t *testing.T) pipeline.Options {
+	return pipeline.Options{TokenizerDir: golden.Tokenizer(t, "clip"), TextHeads: 2, TextHeads2: 2, UNetHeadDim: 16}
 }
 
 // pipelines caches the loaded tiny pipelines across tests, by layout.
 var pipelines = struct {
 	sync.Mutex
-	m map[string]*sd1.Pipeline
-}{m: map[string]*sd1.Pipeline{}}
+	m map[string]*pipeline.Pipeline
+}{m: map[string]*pipeline.Pipeline{}}
 
 // tinyPath is the fixture of a layout: "single" (tiny-sdxl.safetensors) or
 // "diffusers" (the diffusers/ folder).
@@ -95,7 +95,7 @@ func tinyPath(t *testing.T, layout string) string {
 }
 
 // loadTiny returns the (cached) tiny SDXL pipeline of a layout.
-func loadTiny(t *testing.T, layout string) *sd1.Pipeline {
+func loadTiny(t *testing.T, layout string) *pipeline.Pipeline {
 	t.Helper()
 	path := tinyPath(t, layout)
 	opts := tinyOptions(t)
@@ -175,7 +175,7 @@ func TestEndToEndGolden(t *testing.T) {
 
 // checkConditioning compares the conditioner's cond (and uncond) with the
 // run file's cond.context / cond.y (pooled = y's first columns) at 1e-4.
-func checkConditioning(t *testing.T, p *sd1.Pipeline, r goldenRun, req sd1.Request) {
+func checkConditioning(t *testing.T, p *pipeline.Pipeline, r goldenRun, req pipeline.Request) {
 	t.Helper()
 	c, ok := p.Conditioner.(*Conditioner)
 	if !ok {
@@ -206,7 +206,7 @@ func checkConditioning(t *testing.T, p *sd1.Pipeline, r goldenRun, req sd1.Reque
 
 // checkRun compares a result with a run file: sigmas, the final latent
 // within 1e-3 of max|ref| and the raw decoded image within 1e-3.
-func checkRun(t *testing.T, r goldenRun, res *sd1.Result) {
+func checkRun(t *testing.T, r goldenRun, res *pipeline.Result) {
 	t.Helper()
 	f := golden.Open(t, "sdxl/runs/"+r.Name+".safetensors")
 	sig, _ := golden.Float32(t, f, "sigmas")

@@ -7,11 +7,16 @@ import (
 
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/detect"
-	"github.com/godiffusion/godiffusion/models/sd1"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"github.com/godiffusion/godiffusion/models/unet"
 	"github.com/godiffusion/godiffusion/models/vae"
 	"github.com/godiffusion/godiffusion/nn"
 )
+
+// Defaults are SDXL base's native size, 1024×1024 (about one megapixel;
+// 512×512, SD1's size, gives it poor pictures), with ComfyUI's KSampler
+// defaults otherwise.
+var Defaults = pipeline.Defaults{Steps: 20, CFG: 8, Sampler: "euler", Scheduler: "normal", Width: 1024, Height: 1024, SizeMultiple: 8}
 
 // ScalingFactor is the SDXL VAE's latent scale: z_diffusion =
 // 0.13025·z_vae (diffusers vae/config.json scaling_factor). A single file
@@ -28,7 +33,7 @@ const ScalingFactor = 0.13025
 //     scheduler/ (and tokenizer/).
 //
 // The CLIP tokenizer (one BPE vocabulary serves both towers) is found as
-// for SD1 (sd1.FindTokenizer: opts.TokenizerDir, the folder's tokenizer/,
+// for SD1 (clip.FindTokenizer: opts.TokenizerDir, the folder's tokenizer/,
 // beside the file, the cache). What a single file's shapes cannot tell
 // comes from opts, with real SDXL values by default: TextHeads (CLIP-L,
 // 12), TextHeads2 (bigG, width/64 = 20), UNetHeadDim (64), NormGroups
@@ -36,7 +41,7 @@ const ScalingFactor = 0.13025
 // SkipTextEncoder work as for SD1 (without text encoders every request
 // must carry Cond/CondY and, with CFG, Uncond/UncondY). A model of another
 // family is an error naming it. Close the pipeline to release the files.
-func Load(path string, opts sd1.Options) (*sd1.Pipeline, error) {
+func Load(path string, opts pipeline.Options) (*pipeline.Pipeline, error) {
 	info, err := detect.Path(path)
 	if err != nil {
 		return nil, err
@@ -56,7 +61,7 @@ func Load(path string, opts sd1.Options) (*sd1.Pipeline, error) {
 			closeAll(u, v, cond)
 		}
 	}()
-	sched, err := sd1.ModelSchedule(path, diffusers)
+	sched, err := pipeline.ModelSchedule(path, diffusers)
 	if err != nil {
 		return nil, err
 	}
@@ -88,11 +93,10 @@ func Load(path string, opts sd1.Options) (*sd1.Pipeline, error) {
 			return nil, err
 		}
 	}
-	p := sd1.New(sd1.Components{UNet: u, VAE: v})
+	p := &pipeline.Pipeline{Family: string(detect.SDXL), Model: &pipeline.EPSModel{Net: u, Schedule: sched}, VAE: v}
 	if cond != nil { // a nil *Conditioner in the interface would not be nil
 		p.Conditioner = cond
 	}
-	p.Schedule = sched
 	ok = true
 	return p, nil
 }
@@ -136,12 +140,12 @@ func sizeEmbedWidth(path string) (int, error) {
 
 // loadConditioner loads the tokenizer and both text towers of the
 // checkpoint at path and checks that they fit the UNet configuration cfg.
-func loadConditioner(path string, diffusers bool, opts sd1.Options, cfg *unet.Config) (*Conditioner, error) {
-	dir, err := sd1.FindTokenizer(path, opts.TokenizerDir)
+func loadConditioner(path string, diffusers bool, opts pipeline.Options, cfg *unet.Config) (*Conditioner, error) {
+	dir, err := clip.FindTokenizer(path, opts.TokenizerDir)
 	if err != nil {
 		return nil, err
 	}
-	tok, err := sd1.LoadTokenizer(dir)
+	tok, err := clip.OpenTokenizer(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +176,7 @@ func loadConditioner(path string, diffusers bool, opts sd1.Options, cfg *unet.Co
 // clipLLoader returns the loader of the CLIP-L tower: text_encoder/ of a
 // folder or the conditioner.embedders.0 keys of a single file, replaced by
 // opts.ClipL when given.
-func clipLLoader(path string, diffusers bool, opts sd1.Options) func() (*clip.TextModel, func() error, error) {
+func clipLLoader(path string, diffusers bool, opts pipeline.Options) func() (*clip.TextModel, func() error, error) {
 	src, lo := filepath.Join(path, "text_encoder"), clip.LoadOptions{}
 	if !diffusers {
 		src, lo = path, clip.LoadOptions{Heads: opts.TextHeads, Prefix: clip.PrefixSDXLClipL}
@@ -188,7 +192,7 @@ func clipLLoader(path string, diffusers bool, opts sd1.Options) func() (*clip.Te
 		m, err := clip.LoadReplacement(base, opts.ClipL)
 		base.Close()
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %w", sd1.ErrClipL, err)
+			return nil, nil, fmt.Errorf("%w: %w", pipeline.ErrClipL, err)
 		}
 		return m, nil, nil
 	}
@@ -197,7 +201,7 @@ func clipLLoader(path string, diffusers bool, opts sd1.Options) func() (*clip.Te
 // bigGLoader returns the loader of the bigG tower: text_encoder_2/ of a
 // folder (HF CLIPTextModelWithProjection) or the OpenCLIP keys
 // conditioner.embedders.1.model.* of a single file.
-func bigGLoader(path string, diffusers bool, opts sd1.Options) func() (*clip.TextModel, func() error, error) {
+func bigGLoader(path string, diffusers bool, opts pipeline.Options) func() (*clip.TextModel, func() error, error) {
 	if diffusers {
 		return func() (*clip.TextModel, func() error, error) {
 			m, err := clip.LoadTextEncoder(filepath.Join(path, "text_encoder_2"), clip.LoadOptions{})

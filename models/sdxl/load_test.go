@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/golden"
-	"github.com/godiffusion/godiffusion/models/sd1"
+	"github.com/godiffusion/godiffusion/models/pipeline"
 	"github.com/godiffusion/godiffusion/safetensors"
 )
 
@@ -80,7 +80,7 @@ func TestSizeConditioning(t *testing.T) {
 	defer p.Close()
 	f := golden.Open(t, "sdxl/unet_eps.safetensors")
 	ids, _ := golden.Float32(t, f, "case2.time_ids")
-	req := sd1.Request{Prompt: "a red cube on top of a blue sphere", CFG: 1, Width: 64, Height: 96,
+	req := pipeline.Request{Prompt: "a red cube on top of a blue sphere", CFG: 1, Width: 64, Height: 96,
 		OrigWidth: 768, OrigHeight: 1024, CropW: 32, CropH: 16, TargetWidth: 64, TargetHeight: 96}
 	golden.AssertClose(t, "time_ids", req.TimeIDs(), ids, 0, 0)
 	for range 2 { // the second call hits the cache

@@ -57,6 +57,13 @@ func (u *UNet) Forward(x *tensor.Tensor, timesteps []float32, context *tensor.Te
 	return u.ForwardTaps(x, timesteps, context, nil)
 }
 
+// Eps is the UNet as the pipeline calls it: the noise prediction
+// ε = UNet(x, t, context, y) for a batch whose shapes CheckInputs accepted
+// (y nil for models without added conditioning).
+func (u *UNet) Eps(x *tensor.Tensor, timesteps []float32, context, y *tensor.Tensor) *tensor.Tensor {
+	return u.ForwardY(x, timesteps, context, y, nil)
+}
+
 // ForwardTaps is Forward that also hands intermediate activations to tap
 // (nil for none); see TapFunc for the names.
 func (u *UNet) ForwardTaps(x *tensor.Tensor, timesteps []float32, context *tensor.Tensor, tap TapFunc) *tensor.Tensor {

@@ -1,4 +1,4 @@
-package sd1
+package pipeline
 
 import (
 	"encoding/json"

@@ -1,13 +1,17 @@
-package sd1
+package pipeline
 
 import (
+	"errors"
 	"time"
 
 	"github.com/godiffusion/godiffusion/sampling"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
-// Options configure Load.
+// Options configure a family's Load (sd1.Load, sdxl.Load, flux.Load): where
+// the parts a checkpoint may not contain come from, and the hyper-parameters
+// a single file's shapes cannot tell. Each family reads the fields that
+// concern it.
 type Options struct {
 	// TokenizerDir holds the CLIP tokenizer: Hugging Face's vocab.json and
 	// merges.txt, or openai's bpe_simple_vocab_16e6.txt.gz. Empty means
@@ -43,21 +47,37 @@ type Options struct {
 	// encoding (reloading them when a later request brings a new prompt):
 	// right for a one-shot command, wasteful for an interactive server.
 	FreeTextEncoder bool
-	// SkipTextEncoder loads only the UNet and the VAE (no tokenizer
-	// needed); every Request must then carry Cond (and Uncond).
+	// SkipTextEncoder loads only the denoising network and the VAE (no
+	// tokenizer needed); every Request must then carry Cond (and Uncond).
 	SkipTextEncoder bool
+
+	// Flux's separate component files, as ComfyUI users keep them (each
+	// empty when the model file or folder holds the part itself):
+	// VAE is the autoencoder (ae.safetensors), T5XXL the T5 v1.1 XXL
+	// encoder (t5xxl_fp16.safetensors, t5xxl_fp8_e4m3fn[_scaled].safetensors),
+	// T5Tokenizer its SentencePiece model (spiece.model, tokenizer.json, or
+	// a folder with either). ClipL above is Flux's CLIP-L.
+	VAE, T5XXL, T5Tokenizer string
 }
 
-// Request is one text-to-image generation.
+// Request is one text-to-image (or image-to-image) generation, the same for
+// every family; a family ignores the fields it has no use for (SD1 the SDXL
+// size conditioning, SD1/SDXL the distilled Guidance).
 type Request struct {
 	Prompt   string
 	Negative string // "" encodes the empty string (not zeros), as ComfyUI and A1111 do
 	Seed     uint64 // torch.manual_seed for the initial noise (and seed+1 for ancestral noise)
 
-	Steps     int     // sampling steps (> 0)
-	CFG       float64 // classifier-free guidance scale (≥ 0; 1 skips the unconditional pass)
-	Sampler   string  // ComfyUI name or sd.cpp alias: euler, euler_ancestral (euler_a), heun, dpmpp_2m (dpm++2m), ddim, lcm …
-	Scheduler string  // normal (discrete), karras, exponential, simple, sgm_uniform, ddim_uniform
+	Steps int     // sampling steps (> 0)
+	CFG   float64 // classifier-free guidance scale (≥ 0; 1 skips the unconditional pass)
+	// Guidance is the distilled guidance strength fed to a
+	// guidance-distilled model as an input (Flux.1-dev's guidance
+	// embedding, Forge's "Distilled CFG Scale"; 3.5 by default there). It
+	// is not classifier-free guidance: it costs nothing. Models without a
+	// guidance input ignore it.
+	Guidance  float64
+	Sampler   string // ComfyUI name or sd.cpp alias: euler, euler_ancestral (euler_a), heun, dpmpp_2m (dpm++2m), ddim, lcm …
+	Scheduler string // normal (discrete), karras, exponential, simple, sgm_uniform, ddim_uniform
 
 	Width, Height int // image size in pixels, multiples of 8
 
@@ -112,12 +132,13 @@ type Request struct {
 	// go with Cond and Uncond for SDXL-style UNets (nil for SD1).
 	CondY, UncondY *tensor.Tensor
 
-	// ReleaseUNet drops the UNet (and unmaps its weights) as soon as
-	// sampling is done, before the VAE decodes, lowering the peak memory
-	// by the UNet's size (1.7 GB for SD1.5 at f16). The pipeline cannot
-	// sample again afterwards: set it only on the last request, e.g. the
-	// last image of a batch (gen does).
-	ReleaseUNet bool
+	// ReleaseModel drops the denoising network (and unmaps its weights)
+	// as soon as sampling is done, before the VAE decodes, lowering the
+	// peak memory by the network's size (1.7 GB for the SD1.5 UNet at f16,
+	// 12 GB for the Flux transformer in fp8). The pipeline cannot sample
+	// again afterwards: set it only on the last request, e.g. the last
+	// image of a batch (gen does).
+	ReleaseModel bool
 	// Observer, when set, is called after every model call (see Call).
 	Observer func(Call)
 	// Progress, when set, is called after every sampling step.
@@ -127,7 +148,8 @@ type Request struct {
 // Call is what the observer sees at every model evaluation: the
 // sampler's x, σ, the denoised predictions under the prompt (Cond) and the
 // negative prompt (Uncond, nil at cfg 1), and the guided result the
-// sampler receives. Tensors are [1, 4, h, w] and must not be modified.
+// sampler receives. Tensors are latents [1, C, h, w] (C = 4 for SD1/SDXL,
+// 16 for Flux) and must not be modified.
 type Call = sampling.Call
 
 // Timings are the wall times of the stages of one Generate call (zero for
@@ -138,13 +160,13 @@ type Timings struct {
 	Sampling    time.Duration
 	Decode      time.Duration
 	Steps       int // sampling steps run, for seconds per step
-	ModelCalls  int // UNet evaluations (batched cond+uncond counts once)
-	UNetPasses  int // batch elements the UNet evaluated, summed over calls (2 per call with CFG)
+	ModelCalls  int // network evaluations (batched cond+uncond counts once)
+	ModelPasses int // batch elements the network evaluated, summed over calls (2 per call with CFG)
 }
 
 // Result is the output of Generate.
 type Result struct {
-	Latent *tensor.Tensor // final latent [1, 4, H/8, W/8] (the sampler's output, not divided by 0.18215)
+	Latent *tensor.Tensor // final latent [1, C, H/8, W/8] (the sampler's output, before the VAE's scale and shift)
 	Image  *tensor.Tensor // decoded image [1, 3, H, W] in about [-1, 1], unclamped
 	RGB    []uint8        // the image as 8-bit RGB, H·W·3 bytes, row-major: round(255·clamp((v+1)/2, 0, 1))
 	Sigmas []float64      // the schedule used, steps+1 values ending in 0
@@ -167,3 +189,8 @@ func (r *Request) TimeIDs() []float32 {
 	return []float32{or(r.OrigHeight, r.Height), or(r.OrigWidth, r.Width), float32(r.CropH), float32(r.CropW),
 		or(r.TargetHeight, r.Height), or(r.TargetWidth, r.Width)}
 }
+
+// ErrClipL is wrapped by load errors caused by a replacement CLIP-L text
+// encoder file (Options.ClipL), e.g. one whose shapes do not fit, so that
+// a command line can name the flag that gave it.
+var ErrClipL = errors.New("replacement CLIP-L")

@@ -1,4 +1,4 @@
-package sd1
+package clip
 
 import (
 	"os"
@@ -140,24 +140,5 @@ func TestTokenizerCache(t *testing.T) {
 	}
 	if _, _, err := CacheTokenizer(filepath.Join(dir, "nothing")); err == nil {
 		t.Error("caching a folder without tokenizer files succeeded")
-	}
-}
-
-func TestCanonicalNames(t *testing.T) {
-	for in, want := range map[string]string{"euler_a": "euler_ancestral", "dpm++2m": "dpmpp_2m", "heun": "heun"} {
-		if got, err := CanonicalSampler(in); err != nil || got != want {
-			t.Errorf("CanonicalSampler(%q) = %q, %v", in, got, err)
-		}
-	}
-	for in, want := range map[string]string{"discrete": "normal", "karras": "karras", "sgm_uniform": "sgm_uniform"} {
-		if got, err := CanonicalScheduler(in); err != nil || got != want {
-			t.Errorf("CanonicalScheduler(%q) = %q, %v", in, got, err)
-		}
-	}
-	if _, err := CanonicalSampler("nope"); err == nil {
-		t.Error("unknown sampler accepted")
-	}
-	if _, err := CanonicalScheduler("nope"); err == nil {
-		t.Error("unknown scheduler accepted")
 	}
 }

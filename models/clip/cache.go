@@ -1,4 +1,4 @@
-package sd1
+package clip
 
 import (
 	"bytes"

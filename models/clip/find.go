@@ -1,15 +1,13 @@
-package sd1
+package clip
 
 import (
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/godiffusion/godiffusion/models/clip"
 )
 
-// tokenizerHint says where to get the SD1 tokenizer files.
+// tokenizerHint says where to get the CLIP tokenizer files.
 const tokenizerHint = "the tokenizer/ folder (vocab.json, merges.txt) of the Hugging Face repository stable-diffusion-v1-5/stable-diffusion-v1-5 (or openai/clip-vit-large-patch14)"
 
 // openaiVocab is the file name of openai's gzipped BPE vocabulary, which
@@ -99,10 +97,11 @@ func FindTokenizer(modelPath, dir string) (string, error) {
 	return "", fmt.Errorf("no CLIP tokenizer found (searched %s); get %s and pass it once with --tokenizer DIR (it is then cached for later runs)", searched, tokenizerHint)
 }
 
-// LoadTokenizer loads the CLIP tokenizer found by FindTokenizer.
-func LoadTokenizer(path string) (*clip.Tokenizer, error) {
+// OpenTokenizer loads the CLIP tokenizer at a path FindTokenizer returned:
+// a folder (LoadTokenizer) or openai's .gz file (LoadTokenizerFile).
+func OpenTokenizer(path string) (*Tokenizer, error) {
 	if strings.HasSuffix(path, ".gz") {
-		return clip.LoadTokenizerFile(path)
+		return LoadTokenizerFile(path)
 	}
-	return clip.LoadTokenizer(path)
+	return LoadTokenizer(path)
 }
