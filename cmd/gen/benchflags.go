@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"github.com/godiffusion/godiffusion/models/pipeline"
+	"github.com/godiffusion/godiffusion/models/sdxl"
 
 	"github.com/godiffusion/godiffusion/sampling"
 	"github.com/godiffusion/godiffusion/tensor"
@@ -104,7 +105,7 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 		f.arch = string(info.Family)
 	}
 	if f.arch == "sdxl" && !sizeSet {
-		f.width, f.height = sdxlSize, sdxlSize
+		f.width, f.height = sdxl.Defaults.Width, sdxl.Defaults.Height
 	}
 	return f, nil
 }

@@ -22,8 +22,6 @@ import (
 	"github.com/godiffusion/godiffusion/internal/pngmeta"
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/detect"
-	"github.com/godiffusion/godiffusion/models/sd1"
-	"github.com/godiffusion/godiffusion/models/sdxl"
 	"github.com/godiffusion/godiffusion/models/vae"
 	"github.com/godiffusion/godiffusion/nn"
 	"github.com/godiffusion/godiffusion/sampling"
@@ -54,6 +52,10 @@ type genFlags struct {
 	initImg                 string
 	strength                float64
 	sizeSet                 bool // -W or -H given explicitly
+	guidance                float64
+	emptyNegative           string
+	vae, t5xxl, t5Tokenizer string
+	given                   map[string]bool // flags given on the command line, by every name they were given under
 }
 
 func parseGenFlags(args []string) (*genFlags, error) {
@@ -93,10 +95,17 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	boolFlag(fs, &f.verbose, "debug messages on stderr (e.g. checkpoint tensors no component uses)", "v", "verbose")
 	stringFlag(fs, &f.initImg, "", "init image (PNG or JPEG) for image-to-image", "i", "init-img")
 	floatFlag(fs, &f.strength, 0.75, "img2img denoising strength in (0, 1]", "strength")
+	floatFlag(fs, &f.guidance, 0, "distilled guidance of a guidance-distilled model (Flux.1-dev; default 3.5)", "guidance")
+	stringFlag(fs, &f.emptyNegative, "encode", "the negative conditioning without a negative prompt: encode (the encoding of \"\") or zeros", "empty-negative")
+	stringFlag(fs, &f.vae, "", "autoencoder file when the model has none (Flux: ae.safetensors)", "vae")
+	stringFlag(fs, &f.t5xxl, "", "T5-XXL text encoder file (Flux: t5xxl_fp16.safetensors, t5xxl_fp8_e4m3fn[_scaled].safetensors)", "t5xxl")
+	stringFlag(fs, &f.t5Tokenizer, "", "T5 tokenizer: spiece.model, tokenizer.json, or a folder with either", "t5-tokenizer")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
+	f.given = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) {
+		f.given[fl.Name] = true
 		switch fl.Name {
 		case "W", "H", "width", "height":
 			f.sizeSet = true
@@ -105,8 +114,53 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	return f, nil
 }
 
-// sdxlSize is the default image side for SDXL models (-W/-H not given).
-const sdxlSize = 1024
+// isGiven reports whether any of the names of one flag was given.
+func (f *genFlags) isGiven(names ...string) bool {
+	for _, n := range names {
+		if f.given[n] {
+			return true
+		}
+	}
+	return false
+}
+
+// applyDefaults fills what the user left out with the model family's
+// defaults (the sizes it was trained at, its sampling settings), and checks
+// the settings that depend on the family.
+func (f *genFlags) applyDefaults(d pipeline.Defaults, family detect.Family) error {
+	if !f.isGiven("steps") {
+		f.steps = d.Steps
+	}
+	if !f.isGiven("cfg-scale", "cfg") {
+		f.cfg = d.CFG
+	}
+	if !f.isGiven("sampler", "sampling-method") {
+		f.sampler = d.Sampler
+	}
+	if !f.isGiven("scheduler", "schedule") {
+		f.scheduler = d.Scheduler
+	}
+	if !f.isGiven("guidance") {
+		f.guidance = d.Guidance
+	}
+	if f.initImg == "" {
+		// One side given keeps the family's other side (SDXL -W 768 is
+		// 768×1024, not 768×512).
+		if !f.isGiven("W", "width") {
+			f.width = d.Width
+		}
+		if !f.isGiven("H", "height") {
+			f.height = d.Height
+		}
+	}
+	if m := d.SizeMultiple; m > 0 && (f.width%m != 0 || f.height%m != 0) {
+		return badInput("-W/-H %dx%d: %s models need multiples of %d", f.width, f.height, family, m)
+	}
+	if f.isGiven("guidance") && d.Guidance == 0 {
+		return badInput("--guidance %g: this %s model has no distilled guidance input (use --cfg-scale for classifier-free guidance)", f.guidance, family)
+	}
+	return nil
+}
 
 // Bounds of the count flags: generous, but a mistyped number is an error
 // rather than hours of work or an allocation failure.
@@ -140,6 +194,12 @@ func (f *genFlags) validate() error {
 		return badInput("--threads %d: must be between 0 (all cores) and %d", f.threads, maxThreads)
 	case f.initImg != "" && !(f.strength > 0 && f.strength <= 1):
 		return badInput("--strength %g: must be in (0, 1]", f.strength)
+	case f.guidance < 0:
+		return badInput("--guidance %g: must not be negative", f.guidance)
+	case f.emptyNegative != "encode" && f.emptyNegative != "zeros":
+		return badInput("--empty-negative %q: must be encode (the encoding of \"\") or zeros (an all-zero negative conditioning)", f.emptyNegative)
+	case f.emptyNegative == "zeros" && f.negative != "":
+		return badInput("--empty-negative zeros: a negative prompt is given (-n); zeros replaces the negative conditioning only when there is none")
 	case f.initImg != "" && float64(f.steps)/f.strength > sampling.MaxSteps:
 		return badInput("--strength %g with --steps %d: img2img would need a %.0f-step schedule, more than %d", f.strength, f.steps, float64(f.steps)/f.strength, sampling.MaxSteps)
 	case f.normGroups < 0 || f.textHeads < 0 || f.textHeads2 < 0 || f.unetHeadDim < 0:
@@ -290,10 +350,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if info.Family == detect.SDXL && !f.sizeSet && f.initImg == "" {
-		// SDXL is trained at 1024×1024 (about one megapixel); 512×512,
-		// SD1's size, gives it poor pictures.
-		f.width, f.height = sdxlSize, sdxlSize
+	fam := families[info.Family]
+	if err := f.applyDefaults(fam.defaults(info), info.Family); err != nil {
+		return err
 	}
 	tokDir, err := clip.FindTokenizer(f.model, f.tokenizer)
 	if err != nil {
@@ -341,13 +400,10 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	prog := newProgress(stderr, f.quiet)
 	t0 := time.Now()
-	load := sd1.Load
-	if info.Family == detect.SDXL {
-		load = sdxl.Load
-	}
-	pipe, err := load(f.model, pipeline.Options{
+	pipe, err := fam.load(f.model, pipeline.Options{
 		TokenizerDir: tokDir, ClipL: f.clipL,
 		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
+		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: f.t5Tokenizer,
 		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
 	})
 	if err != nil {
@@ -369,6 +425,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			Prompt: f.prompt, Negative: f.negative, Seed: s,
 			Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
 			Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
+			Guidance: f.guidance, ZeroNegative: f.emptyNegative == "zeros",
 			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength,
 			// After the last image's sampling the UNet is not needed:
 			// dropping it before the VAE decodes lowers the peak memory by

@@ -518,21 +518,51 @@ func TestBenchModel(t *testing.T) {
 
 // TestGenerateSDXL runs the CLI on the tiny SDXL fixture's run
 // comfy_euler_normal_64x96_cfg7p0_negtext (ComfyUI conventions, negative
-// prompt text) from its single file: the PNG within ±1 of the reference
-// image (8-bit, round(255·clamp((v+1)/2))), the saved latent within the
-// fixture README's tolerance (1e-3 of max |ref|).
+// prompt text) from its single file.
 func TestGenerateSDXL(t *testing.T) {
-	model := golden.Shared(t, "sdxl/tiny-sdxl.safetensors")
-	ref := golden.Open(t, "sdxl/runs/comfy_euler_normal_64x96_cfg7p0_negtext.safetensors")
-	dir := t.TempDir()
-	out, lat := filepath.Join(dir, "xl.png"), filepath.Join(dir, "lat.safetensors")
-	// The tiny model's hyper-parameters a single file cannot tell: 2 heads
-	// per text tower, 16-wide UNet heads.
-	code, _, stderr := gen(t, "--model", model, "--tokenizer", golden.Tokenizer(t, "clip"),
-		"--text-heads", "2", "--text-heads-2", "2", "--unet-head-dim", "16",
+	checkSDXLRun(t, "comfy_euler_normal_64x96_cfg7p0_negtext",
 		"-p", "A cozy cabin in the snowy mountains at sunset, highly detailed, 8k", "-n", "blurry, low quality, watermark",
 		"--seed", "2024", "--steps", "8", "--cfg-scale", "7", "--sampler", "euler", "--scheduler", "normal",
-		"-W", "96", "-H", "64", "--quiet", "-o", out, "--save-latent", lat)
+		"-W", "96", "-H", "64")
+}
+
+// TestGenerateSDXLZeroNegative reproduces the run with an all-zero negative
+// conditioning (ComfyUI's ConditioningZeroOut) through --empty-negative
+// zeros; with the default (encode) the same settings give another latent.
+func TestGenerateSDXLZeroNegative(t *testing.T) {
+	args := []string{"-p", "a red cube on top of a blue sphere", "--seed", "99", "--steps", "10", "--cfg-scale", "5",
+		"--sampler", "dpmpp_2m", "--scheduler", "karras", "-W", "64", "-H", "64"}
+	checkSDXLRun(t, "dpmpp2m_karras_64x64_cfg5_negzeros", append(args, "--empty-negative", "zeros")...)
+	if !t.Failed() {
+		encoded := generateSDXLLatent(t, args...)
+		ref := golden.Open(t, "sdxl/runs/dpmpp2m_karras_64x64_cfg5_negzeros.safetensors")
+		want, _ := golden.Float32(t, ref, "latents")
+		if d, _, _ := golden.Diff(encoded, want, 0, 0); d < 1e-3 {
+			t.Error("the encoded empty negative gives the zero-negative run's latent: the test cannot tell the two apart")
+		}
+	}
+}
+
+// generateSDXLLatent runs gen on the tiny SDXL single file with args and
+// returns the saved latent.
+func generateSDXLLatent(t *testing.T, args ...string) []float32 {
+	t.Helper()
+	_, lat := runSDXL(t, args...)
+	return lat
+}
+
+// runSDXL runs gen on the tiny SDXL single file with args and returns the
+// decoded PNG (RGB bytes) and the saved latent. The tiny model's
+// hyper-parameters a single file cannot tell: 2 heads per text tower,
+// 16-wide UNet heads.
+func runSDXL(t *testing.T, args ...string) (rgb []byte, latent []float32) {
+	t.Helper()
+	model := golden.Shared(t, "sdxl/tiny-sdxl.safetensors")
+	dir := t.TempDir()
+	out, lat := filepath.Join(dir, "xl.png"), filepath.Join(dir, "lat.safetensors")
+	base := []string{"--model", model, "--tokenizer", golden.Tokenizer(t, "clip"),
+		"--text-heads", "2", "--text-heads-2", "2", "--unet-head-dim", "16", "--quiet", "-o", out, "--save-latent", lat}
+	code, _, stderr := gen(t, append(base, args...)...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -540,7 +570,26 @@ func TestGenerateSDXL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := decodePNG(t, b)
+	fl, err := safetensors.Open(lat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	latent, _, err = fl.Float32("latent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodePNG(t, b), latent
+}
+
+// checkSDXLRun runs gen with args and compares with the SDXL fixture run
+// name: the PNG within ±1 of the reference image (8-bit,
+// round(255·clamp((v+1)/2))), the saved latent within the fixture README's
+// tolerance (1e-3 of max |ref|).
+func checkSDXLRun(t *testing.T, name string, args ...string) {
+	t.Helper()
+	ref := golden.Open(t, "sdxl/runs/"+name+".safetensors")
+	img, got := runSDXL(t, args...)
 	want, shape := golden.Float32(t, ref, "image") // [1, 3, H, W] in [-1, 1]
 	h, w := shape[2], shape[3]
 	if len(img) != h*w*3 {
@@ -555,18 +604,12 @@ func TestGenerateSDXL(t *testing.T) {
 		}
 	}
 	if maxd > 1 {
-		t.Errorf("PNG pixels differ from the reference image by up to %d", maxd)
+		t.Errorf("%s: PNG pixels differ from the reference image by up to %d", name, maxd)
 	}
-	fl, err := safetensors.Open(lat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fl.Close()
-	got, _, _ := fl.Float32("latent")
 	wantLat, _ := golden.Float32(t, ref, "latents")
 	m := 0.0
 	for _, v := range wantLat {
 		m = math.Max(m, math.Abs(float64(v)))
 	}
-	golden.AssertClose(t, "SDXL latent", got, wantLat, 1e-3*m, 0)
+	golden.AssertClose(t, name+" latent", got, wantLat, 1e-3*m, 0)
 }
