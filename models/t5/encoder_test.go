@@ -111,3 +111,61 @@ func TestEncoderGolden(t *testing.T) {
 		golden.AssertClose(t, name, got, want, 1e-4, 0)
 	}
 }
+
+// TestFluxPromptRuns tokenises and encodes the prompt (and negative
+// prompt) of every prompt-driven Flux run and compares the ids and the
+// text context txt (all max_length rows, no mask).
+func TestFluxPromptRuns(t *testing.T) {
+	var meta struct {
+		Runs []struct {
+			Name         string  `json:"name"`
+			File         string  `json:"file"`
+			Conditioning string  `json:"conditioning"`
+			Prompt       string  `json:"prompt"`
+			Negative     *string `json:"negative_prompt"`
+			MaxLength    int     `json:"max_length"`
+		} `json:"runs"`
+	}
+	golden.ReadJSON(t, golden.Shared(t, "flux/meta.json"), &meta)
+	tok := tinyTokenizer(t)
+	e := openTiny(t)
+	n := 0
+	for _, r := range meta.Runs {
+		if r.Conditioning != "prompt" {
+			continue
+		}
+		n++
+		f := golden.Open(t, "flux/"+r.File)
+		if ml := f.Metadata["max_length"]; ml != fmt.Sprint(r.MaxLength) {
+			t.Fatalf("%s: metadata max_length %q, meta.json %d", r.Name, ml, r.MaxLength)
+		}
+		check := func(what, prompt, idsKey, txtKey string) {
+			ids, err := tok.Encode(prompt, r.MaxLength)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := int64s(t, f, idsKey)
+			if len(want) != len(ids) {
+				t.Fatalf("%s %s: %d ids, want %d", r.Name, what, len(ids), len(want))
+			}
+			for i := range ids {
+				if int64(ids[i]) != want[i] {
+					t.Fatalf("%s %s: ids %v, want %v", r.Name, what, ids, want)
+				}
+			}
+			txt, err := e.Forward(ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantTxt, _ := golden.Float32(t, f, txtKey)
+			golden.AssertClose(t, r.Name+" "+txtKey, txt.Data, wantTxt, 1e-4, 0)
+		}
+		check("prompt", r.Prompt, "t5_ids", "txt")
+		if r.Negative != nil && f.Has("neg_t5_ids") {
+			check("negative", *r.Negative, "neg_t5_ids", "neg_txt")
+		}
+	}
+	if n == 0 {
+		t.Fatal("no prompt-driven runs in flux/meta.json")
+	}
+}
