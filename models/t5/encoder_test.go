@@ -2,6 +2,7 @@ package t5
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -167,5 +168,31 @@ func TestFluxPromptRuns(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no prompt-driven runs in flux/meta.json")
+	}
+}
+
+// TestNewRandom checks NewRandom's sizes and the cost count on a small
+// config, and that it runs.
+func TestNewRandom(t *testing.T) {
+	cfg := Config{Vocab: 50, DModel: 32, Heads: 4, DKV: 8, DFF: 48, Layers: 2, Buckets: 32, MaxDistance: 128, Eps: 1e-6}
+	for _, dt := range []tensor.DType{tensor.F32, tensor.BF16, tensor.F8E4M3} {
+		e, err := NewRandom(cfg, dt, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := e.Forward([]int{3, 4, 5, 1, 0})
+		if err != nil || !slices.Equal(y.Shape, []int{1, 5, 32}) {
+			t.Fatalf("%s: %v %v", dt, y, err)
+		}
+		if e.Blocks[1].Wo.W.DType != dt {
+			t.Errorf("dtype %s, want %s", e.Blocks[1].Wo.W.DType, dt)
+		}
+	}
+	// XXL at 512 tokens: 24·(8·512·4096·4096 + 4·512²·4096 + 6·512·4096·10240) / 1e9.
+	if got, want := XXL().GFLOPs(512), 24*(8*512*4096*4096.0+4*512*512*4096.0+6*512*4096*10240.0)/1e9; math.Abs(got-want) > 1e-9*want {
+		t.Errorf("GFLOPs(512) = %g, want %g", got, want)
+	}
+	if _, err := NewRandom(cfg, tensor.F8E5M2, 1); err == nil {
+		t.Error("F8E5M2: no error")
 	}
 }
