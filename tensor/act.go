@@ -81,16 +81,20 @@ func erf32(x float32) float32 { return asm.Erf(x) }
 // GELUTanhInPlace applies the tanh approximation of GELU,
 // x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))), to every element
 // (torch gelu with approximate="tanh").
-func GELUTanhInPlace(t *Tensor) {
+func GELUTanhInPlace(t *Tensor) { mapInPlace(t, GELUTanh) }
+
+// GELUTanh applies the tanh approximation of GELU (see GELUTanhInPlace) to
+// the elements of d in place, on the calling goroutine: for callers that
+// already work on rows in parallel (a column range of a wider row, as in
+// Flux's fused single-block projection).
+func GELUTanh(d []float32) {
 	const c = 0.7978845608028654 // √(2/π)
-	mapInPlace(t, func(d []float32) {
-		for i, x := range d {
-			u := c * (x + 0.044715*x*x*x)
-			// tanh(u) = 1 − 2/(e^{2u} + 1), stable for large |u|.
-			th := 1 - 2/(expf32(2*u)+1)
-			d[i] = 0.5 * x * (1 + th)
-		}
-	})
+	for i, x := range d {
+		u := c * (x + 0.044715*x*x*x)
+		// tanh(u) = 1 − 2/(e^{2u} + 1), stable for large |u|.
+		th := 1 - 2/(expf32(2*u)+1)
+		d[i] = 0.5 * x * (1 + th)
+	}
 }
 
 // QuickGELUInPlace applies CLIP's quick GELU, x·σ(1.702·x), to every element.

@@ -22,7 +22,32 @@ const (
 //
 // where, when causal, mask[i, j] = −∞ for key j > query i (torch's
 // is_causal, aligned at the top left). The result is [B, Lq, H·D], heads
-// side by side again, ready for the output projection.
+// side by side again, ready for the output projection. It is
+// AttentionWith with only Causal set; see there for how it is computed.
+func Attention(q, k, v *Tensor, heads int, causal bool) *Tensor {
+	return AttentionWith(q, k, v, heads, AttentionOptions{Causal: causal})
+}
+
+// AttentionOptions are the variations of AttentionWith.
+type AttentionOptions struct {
+	// Causal hides key j from query i when j > i.
+	Causal bool
+	// Scale multiplies q·kᵀ; 0 means the usual 1/√D. T5 uses 1 (its
+	// initialisation folds the scaling into the query weights).
+	Scale float32
+	// RelBias, when not nil, is a per-head bias added to the scores that
+	// depends only on the relative position j − i of key and query (T5's
+	// relative attention bias, Raffel et al. 2020, §2.1):
+	//
+	//	s[h, i, j] += RelBias[h·(Lq+Lk−1) + (j − i + Lq − 1)]
+	//
+	// so it holds H·(Lq+Lk−1) values, never an Lq×Lk matrix per head.
+	RelBias []float32
+}
+
+// AttentionWith computes multi-head attention as Attention does, with
+//
+//	out = softmax(Scale·q·kᵀ + RelBias + mask) · v
 //
 // The Lq×Lk score matrix is never formed. Work is split over (batch, head,
 // block of queries) with Parallel, and each worker walks the keys in
@@ -42,8 +67,9 @@ const (
 // values are packed into the kernel's panel layout once per call; the
 // scores sᵀ are written straight into the panel layout the second product
 // reads, so the softmax works in place on contiguous rows of queries and
-// nothing is transposed.
-func Attention(q, k, v *Tensor, heads int, causal bool) *Tensor {
+// nothing is transposed. The relative bias is added to each score tile as
+// it is computed.
+func AttentionWith(q, k, v *Tensor, heads int, opt AttentionOptions) *Tensor {
 	if len(q.Shape) != 3 || len(k.Shape) != 3 || len(v.Shape) != 3 {
 		panic(fmt.Sprintf("tensor.Attention: q %s, k %s, v %s must be [B, L, H·D]", ShapeString(q.Shape), ShapeString(k.Shape), ShapeString(v.Shape)))
 	}
@@ -52,18 +78,21 @@ func Attention(q, k, v *Tensor, heads int, causal bool) *Tensor {
 	if !SameShape(k, v) || k.Shape[0] != b || k.Shape[2] != c || heads < 1 || c%heads != 0 {
 		panic(fmt.Sprintf("tensor.Attention: q %s, k %s, v %s with %d heads", ShapeString(q.Shape), ShapeString(k.Shape), ShapeString(v.Shape), heads))
 	}
+	if opt.RelBias != nil && len(opt.RelBias) != heads*(lq+lk-1) {
+		panic(fmt.Sprintf("tensor.Attention: relative bias of %d values, expected %d heads × (%d + %d − 1)", len(opt.RelBias), heads, lq, lk))
+	}
 	out := New(b, lq, c)
 	if lq == 0 || lk == 0 || c == 0 {
 		return out
 	}
-	pl := newAttnPlan(b, lq, lk, c, heads)
+	pl := newAttnPlan(b, lq, lk, c, heads, opt)
 	kp, vp := pl.packKV(k, v)
 	qBlocks := (lq + pl.bq - 1) / pl.bq
 	Parallel(b*heads*qBlocks, 1, func(lo, hi int) {
 		w := pl.newWorker()
 		for task := lo; task < hi; task++ {
 			bh, qb := task/qBlocks, task%qBlocks
-			w.run(q, out, kp[bh], vp[bh], bh/heads, bh%heads, qb*pl.bq, causal)
+			w.run(q, out, kp[bh], vp[bh], bh/heads, bh%heads, qb*pl.bq, opt.Causal)
 		}
 	})
 	return out
@@ -72,16 +101,26 @@ func Attention(q, k, v *Tensor, heads int, causal bool) *Tensor {
 // attnPlan holds the sizes of one Attention call.
 type attnPlan struct {
 	b, lq, lk, c, heads, d int
-	mr, nr                 int     // kernel tile: mr rows × nr columns
-	bq, bk                 int     // queries and keys per block
-	lkPad, dPad            int     // lk and d rounded up to mr
-	scale                  float32 // 64·log2(e)/√D: scores come out in units of ln2/64
+	mr, nr                 int       // kernel tile: mr rows × nr columns
+	bq, bk                 int       // queries and keys per block
+	lkPad, dPad            int       // lk and d rounded up to mr
+	scale                  float32   // 64·log2(e)/√D: scores come out in units of ln2/64
+	relBias                []float32 // AttentionOptions.RelBias in the same units, or nil
 }
 
-func newAttnPlan(b, lq, lk, c, heads int) *attnPlan {
+func newAttnPlan(b, lq, lk, c, heads int, opt AttentionOptions) *attnPlan {
 	mr, nr := asm.GemmTile()
 	p := &attnPlan{b: b, lq: lq, lk: lk, c: c, heads: heads, d: c / heads, mr: mr, nr: nr}
 	p.scale = float32(expLog2e64 / math.Sqrt(float64(p.d)))
+	if opt.Scale != 0 {
+		p.scale = float32(expLog2e64 * float64(opt.Scale))
+	}
+	if opt.RelBias != nil {
+		p.relBias = make([]float32, len(opt.RelBias))
+		for i, x := range opt.RelBias {
+			p.relBias[i] = x * expLog2e64
+		}
+	}
 	// Queries are the columns (nr) of both products; keys the rows (mr) of
 	// sᵀ; channels the rows (mr) of oᵀ.
 	p.bq = min(roundUp(attnQueryRows, nr), roundUp(lq, nr))
@@ -125,11 +164,12 @@ func (pl *attnPlan) packKV(k, v *Tensor) (kp, vp [][]float32) {
 
 // attnWorker is the scratch of one worker.
 type attnWorker struct {
-	pl   *attnPlan
-	qb   []float32 // B panels of the scaled query block: (bq/nr) strips of d × nr
-	pb   []float32 // B panels of sᵀ, then pᵀ: (bq/nr) strips of bk × nr
-	ot   []float32 // oᵀ, dPad × bq row-major
-	m, l []float32 // running max and normaliser per query
+	pl    *attnPlan
+	h, q0 int       // head and first query of the block being run
+	qb    []float32 // B panels of the scaled query block: (bq/nr) strips of d × nr
+	pb    []float32 // B panels of sᵀ, then pᵀ: (bq/nr) strips of bk × nr
+	ot    []float32 // oᵀ, dPad × bq row-major
+	m, l  []float32 // running max and normaliser per query
 
 	mNew, sum, alpha []float32 // per query of one strip
 	tmax             []float32 // per query of one strip: largest s − ref seen by weights
@@ -155,6 +195,7 @@ func (w *attnWorker) run(q, out *Tensor, kp, vp []float32, bi, h, q0 int, causal
 	pl := w.pl
 	d, c, mr, nr, bq, bk := pl.d, pl.c, pl.mr, pl.nr, pl.bq, pl.bk
 	rows := min(bq, pl.lq-q0) // valid queries; the rest of the block is padding
+	w.h, w.q0 = h, q0
 
 	// Pack the query block, pre-scaled by 64·log2(e)/√D so that the scores
 	// are in units of ln2/64, ready for exp2SubColsInPlace:
@@ -214,6 +255,31 @@ func (w *attnWorker) scores(kp []float32, qs, k0, cols int) {
 	c := w.pb[qs*pl.bk*nr:]
 	for ks := 0; ks < cols/mr; ks++ {
 		asm.GemmKernel(d, kp[(k0/mr+ks)*d*mr:], b, c[ks*mr*nr:], nr, false)
+	}
+	if pl.relBias != nil {
+		w.addRelBias(c, qs, k0, cols)
+	}
+}
+
+// addRelBias adds the relative bias of head w.h to the score tile c of
+// strip qs (row p: key k0+p; column j: query q0+qs·nr+j), skipping the
+// padding rows and columns.
+func (w *attnWorker) addRelBias(c []float32, qs, k0, cols int) {
+	pl := w.pl
+	nr := pl.nr
+	bias := pl.relBias[w.h*(pl.lq+pl.lk-1):][:pl.lq+pl.lk-1]
+	i0 := w.q0 + qs*nr
+	nq := min(nr, pl.lq-i0)
+	if nq <= 0 {
+		return
+	}
+	for p := range min(cols, pl.lk-k0) {
+		// bias index of key k0+p and query i0+j: k0 + p − i0 − j + lq − 1.
+		base := k0 + p - i0 + pl.lq - 1
+		row := c[p*nr : p*nr+nq]
+		for j := range row {
+			row[j] += bias[base-j]
+		}
 	}
 }
 

@@ -9,6 +9,12 @@ import (
 // attentionRef is multi-head attention with the full Lq×Lk softmax, in
 // float64, straight from the definition.
 func attentionRef(q, k, v *Tensor, heads int, causal bool) []float64 {
+	return attentionRefWith(q, k, v, heads, AttentionOptions{Causal: causal})
+}
+
+// attentionRefWith is attentionRef with a score scale and a relative bias.
+func attentionRefWith(q, k, v *Tensor, heads int, opt AttentionOptions) []float64 {
+	causal := opt.Causal
 	b, lq, c := q.Shape[0], q.Shape[1], q.Shape[2]
 	lk := k.Shape[1]
 	d := c / heads
@@ -28,6 +34,12 @@ func attentionRef(q, k, v *Tensor, heads int, causal bool) []float64 {
 						dot += float64(q.Data[(bi*lq+i)*c+h*d+e]) * float64(k.Data[(bi*lk+j)*c+h*d+e])
 					}
 					s[j] = dot / math.Sqrt(float64(d))
+					if opt.Scale != 0 {
+						s[j] = dot * float64(opt.Scale)
+					}
+					if opt.RelBias != nil {
+						s[j] += float64(opt.RelBias[h*(lq+lk-1)+j-i+lq-1])
+					}
 					m = math.Max(m, s[j])
 				}
 				var sum float64
@@ -72,6 +84,35 @@ func TestAttention(t *testing.T) {
 				t.Fatalf("shape %v", got.Shape)
 			}
 			assertClose(t, name, got.Data, attentionRef(q, k, v, c.heads, c.causal), 2e-6, 1e-5)
+		})
+	}
+}
+
+// TestAttentionRelBias checks AttentionWith's unscaled scores and
+// relative-position bias (T5) against the definition, across key and
+// query blocks, with Lq ≠ Lk and a causal case.
+func TestAttentionRelBias(t *testing.T) {
+	for _, c := range []struct {
+		b, lq, lk, heads, d int
+		causal              bool
+	}{
+		{1, 1, 1, 1, 1, false},
+		{2, 9, 9, 3, 4, false},
+		{1, 300, 300, 2, 16, false}, // several key and query blocks
+		{1, 70, 400, 2, 8, true},
+		{1, 130, 40, 1, 8, false},
+	} {
+		name := fmt.Sprintf("b%d_q%d_k%d_h%d_d%d_causal%v", c.b, c.lq, c.lk, c.heads, c.d, c.causal)
+		t.Run(name, func(t *testing.T) {
+			q := randTensor(81, 0.5, 0, c.b, c.lq, c.heads*c.d)
+			k := randTensor(82, 0.5, 0.2, c.b, c.lk, c.heads*c.d)
+			v := randTensor(83, 1, 0, c.b, c.lk, c.heads*c.d)
+			// A bias with large swings (±12), so that later key blocks can
+			// raise the running maximum.
+			bias := randTensor(84, 12, 0, c.heads*(c.lq+c.lk-1)).Data
+			opt := AttentionOptions{Causal: c.causal, Scale: 1, RelBias: bias}
+			got := AttentionWith(q, k, v, c.heads, opt)
+			assertClose(t, name, got.Data, attentionRefWith(q, k, v, c.heads, opt), 2e-6, 1e-5)
 		})
 	}
 }
