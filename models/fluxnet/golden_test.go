@@ -2,7 +2,7 @@ package fluxnet
 
 import (
 	"fmt"
-	"math"
+	"strings"
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/golden"
@@ -89,4 +89,22 @@ func TestConfigInferred(t *testing.T) {
 	}
 }
 
-var _ = math.Abs
+// TestForwardErrors checks that bad inputs are errors naming the input.
+func TestForwardErrors(t *testing.T) {
+	m := loadTiny(t, tinyPath(t, "dev"))
+	latent := tensor.New(1, 16, 4, 4)
+	txt, y := tensor.New(1, 3, 64), tensor.New(1, 32)
+	if _, err := m.Velocity(latent, 0.5, tensor.New(1, 3, 48), y, 3.5); err == nil || !strings.Contains(err.Error(), "txt is [1, 3, 48]") {
+		t.Errorf("wrong text width: %v", err)
+	}
+	if _, err := m.Velocity(latent, 0.5, txt, tensor.New(2, 32), 3.5); err == nil || !strings.Contains(err.Error(), "y is [2, 32]") {
+		t.Errorf("wrong y batch: %v", err)
+	}
+	if _, err := m.Velocity(tensor.New(1, 16, 5, 4), 0.5, txt, y, 3.5); err == nil || !strings.Contains(err.Error(), "even") {
+		t.Errorf("odd latent: %v", err)
+	}
+	img, _ := Pack(latent)
+	if _, err := m.Forward(img, ImageIDs(4, 4), txt, TextIDs(3), y, []float32{0.5}, nil); err == nil || !strings.Contains(err.Error(), "guidance") {
+		t.Errorf("dev without guidance: %v", err)
+	}
+}
