@@ -64,14 +64,19 @@ func FluxSchedule(steps, imageSeqLen int, shift bool) ([]float64, error) {
 	for i, t := range ts {
 		v := float64(t)
 		if shift {
-			// torch: exp(mu)/(exp(mu) + (1/t − 1)**1) on a float32 tensor
+			// torch: exp(mu)/(exp(mu) + (1/t − 1)**1) on a float32
+			// tensor. A Python number divided by a tensor is
+			// Tensor.__rtruediv__ = reciprocal(tensor)·number, so the
+			// outer division is a float32 reciprocal times e (one more
+			// rounding than e/den).
 			e := float32(math.Exp(mu))
 			tf := float32(v)
 			var r float32
 			if tf == 0 {
 				r = 0
 			} else {
-				r = e / (e + (1/tf - 1))
+				den := e + (1/tf - 1)
+				r = (1 / den) * e
 			}
 			v = float64(r)
 		}

@@ -2,6 +2,7 @@ package clip
 
 import (
 	"fmt"
+	"github.com/godiffusion/godiffusion/internal/usercache"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +18,7 @@ const openaiVocab = "bpe_simple_vocab_16e6.txt.gz"
 // CacheEnv is the environment variable that moves godiffusion's cache:
 // when set, the tokenizer cache is $GODIFFUSION_CACHE/clip-tokenizer
 // instead of os.UserCacheDir()/godiffusion/clip-tokenizer.
-const CacheEnv = "GODIFFUSION_CACHE"
+const CacheEnv = usercache.Env
 
 // hasTokenizer reports whether dir holds CLIP tokenizer files.
 func hasTokenizer(dir string) bool {
@@ -31,16 +32,7 @@ func isFile(p string) bool { st, err := os.Stat(p); return err == nil && !st.IsD
 // --tokenizer is kept for later runs: $GODIFFUSION_CACHE/clip-tokenizer
 // when that variable is set, else os.UserCacheDir()/godiffusion/clip-tokenizer
 // (~/.cache/godiffusion/clip-tokenizer on Linux). The folder may not exist.
-func TokenizerCacheDir() (string, error) {
-	if base := os.Getenv(CacheEnv); base != "" {
-		return filepath.Join(base, "clip-tokenizer"), nil
-	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no user cache folder (set %s): %w", CacheEnv, err)
-	}
-	return filepath.Join(base, "godiffusion", "clip-tokenizer"), nil
-}
+func TokenizerCacheDir() (string, error) { return usercache.Dir("clip-tokenizer") }
 
 // FindTokenizer returns where to load the CLIP tokenizer from, trying in
 // order:

@@ -39,6 +39,12 @@ const (
 	Flux    Family = "flux"
 )
 
+// The Flux.1 variants (Info.Variant).
+const (
+	FluxDev     = "dev"
+	FluxSchnell = "schnell"
+)
+
 // Layout says how a checkpoint is stored.
 type Layout string
 
@@ -56,6 +62,11 @@ type Info struct {
 	// cross-attends to (768 for SD1.x, 1024 for SD2, 2048 for SDXL), or 0
 	// when it could not be read.
 	ContextDim int
+	// Variant distinguishes models of one family that need different
+	// defaults: FluxDev (a guidance-distilled transformer, with
+	// guidance_in) or FluxSchnell (timestep-distilled, no guidance input);
+	// empty for the other families.
+	Variant string
 	// Reason is a short human-readable account of the evidence, e.g.
 	// "keys model.diffusion_model.* and cond_stage_model.transformer.*".
 	Reason string
@@ -90,6 +101,10 @@ func FromKeys(names []string, shape ShapeFunc) Info {
 		(has("model.diffusion_model.double_blocks.") && has("model.diffusion_model.single_blocks.")):
 		info.Family, info.Reason = Flux, "keys double_blocks.* and single_blocks.* (Flux transformer)"
 		info.ContextDim = 0
+		info.Variant = FluxSchnell
+		if has("guidance_in.") || has("model.diffusion_model.guidance_in.") {
+			info.Variant = FluxDev
+		}
 	case has("conditioner.embedders."):
 		info.Family, info.Reason = SDXL, "keys conditioner.embedders.* (SDXL text encoders)"
 	case has("model.diffusion_model.label_emb."):

@@ -11,18 +11,19 @@ import (
 
 func TestPathFixtures(t *testing.T) {
 	cases := []struct {
-		rel    string
-		family Family
-		layout Layout
-		ctx    int
+		rel     string
+		family  Family
+		layout  Layout
+		ctx     int
+		variant string
 	}{
-		{"sd1/tiny-sd1.safetensors", SD1, SingleFile, 32},
-		{"sd1/tiny-sd1-fp16.safetensors", SD1, SingleFile, 32},
-		{"sd1/model", SD1, Diffusers, 32},
-		{"sdxl/tiny-sdxl.safetensors", SDXL, SingleFile, -1},
-		{"sdxl/diffusers", SDXL, Diffusers, -1},
-		{"flux/flux1-dev-tiny.safetensors", Flux, SingleFile, 0},
-		{"flux/flux1-schnell-tiny.safetensors", Flux, SingleFile, 0},
+		{"sd1/tiny-sd1.safetensors", SD1, SingleFile, 32, ""},
+		{"sd1/tiny-sd1-fp16.safetensors", SD1, SingleFile, 32, ""},
+		{"sd1/model", SD1, Diffusers, 32, ""},
+		{"sdxl/tiny-sdxl.safetensors", SDXL, SingleFile, -1, ""},
+		{"sdxl/diffusers", SDXL, Diffusers, -1, ""},
+		{"flux/flux1-dev-tiny.safetensors", Flux, SingleFile, 0, FluxDev},
+		{"flux/flux1-schnell-tiny.safetensors", Flux, SingleFile, 0, FluxSchnell},
 	}
 	for _, c := range cases {
 		t.Run(c.rel, func(t *testing.T) {
@@ -33,6 +34,9 @@ func TestPathFixtures(t *testing.T) {
 			}
 			if info.Family != c.family || info.Layout != c.layout {
 				t.Errorf("got %s/%s, want %s/%s (%s)", info.Family, info.Layout, c.family, c.layout, info.Reason)
+			}
+			if info.Variant != c.variant {
+				t.Errorf("variant %q, want %q", info.Variant, c.variant)
 			}
 			if c.ctx >= 0 && info.ContextDim != c.ctx {
 				t.Errorf("context dim %d, want %d", info.ContextDim, c.ctx)

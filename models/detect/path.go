@@ -94,6 +94,13 @@ func FromDiffusers(dir string) (Info, error) {
 	case strings.HasPrefix(cls, "Flux") || (cls == "" && present("transformer")):
 		info.Family, info.Reason = Flux, "model_index.json _class_name "+cls
 		info.ContextDim = 0
+		var tcfg struct {
+			GuidanceEmbeds bool `json:"guidance_embeds"`
+		}
+		info.Variant = FluxSchnell
+		if b, err := os.ReadFile(filepath.Join(dir, "transformer", "config.json")); err == nil && json.Unmarshal(b, &tcfg) == nil && tcfg.GuidanceEmbeds {
+			info.Variant = FluxDev
+		}
 	case strings.HasPrefix(cls, "StableDiffusionXL") || (cls == "" && present("text_encoder_2")) ||
 		(ucfg.AdditionEmbedType != nil && *ucfg.AdditionEmbedType == "text_time"):
 		info.Family, info.Reason = SDXL, "model_index.json _class_name "+cls

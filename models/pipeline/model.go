@@ -86,12 +86,11 @@ func (m *EPSModel) BatchModel(*Request) sampling.BatchModel {
 func (m *EPSModel) Close() error { return closeBoth(m.Net.Close, m.Closer) }
 
 // FlowNet is what FlowModel needs of a velocity-predicting network
-// (models/fluxnet): CheckInputs validates a batch, Velocity computes
-// v = net(x, t, context, y, guidance) for latents x [B, C, h, w], flow
-// times t [B], contexts [B, L, D], pooled vectors y [B, D_y] and the
-// distilled guidance [B] (ignored by networks without a guidance input).
+// (models/fluxnet): v = net(x, t, context, y, guidance) for latents
+// x [B, C, h, w], flow times t [B], contexts [B, L, D], pooled vectors
+// y [B, D_y] and the distilled guidance [B] (ignored by networks without a
+// guidance input), with an error (not a panic) for shapes it cannot take.
 type FlowNet interface {
-	CheckInputs(x *tensor.Tensor, context, y *tensor.Tensor) error
 	Velocity(x *tensor.Tensor, t []float32, context, y *tensor.Tensor, guidance []float32) (*tensor.Tensor, error)
 	Close() error
 }
@@ -142,8 +141,7 @@ func (m *FlowModel) StartLatent(sigma0 float64, noise, latent *tensor.Tensor) *t
 	return sampling.FlowNoiseScaling(sigma0, noise, latent)
 }
 
-// BatchModel stacks the contexts and pooled vectors, checks the shapes and
-// runs the network with the request's distilled guidance on every batch
+// BatchModel stacks the contexts and pooled vectors and runs the network with the request's distilled guidance on every batch
 // element (true CFG gives the negative pass the same value, as diffusers'
 // FluxPipeline does).
 func (m *FlowModel) BatchModel(req *Request) sampling.BatchModel {
@@ -151,9 +149,6 @@ func (m *FlowModel) BatchModel(req *Request) sampling.BatchModel {
 	net := func(x *tensor.Tensor, t []float32, conds []sampling.Cond) (*tensor.Tensor, error) {
 		context, y, err := stack(conds)
 		if err != nil {
-			return nil, err
-		}
-		if err := m.Net.CheckInputs(x, context, y); err != nil {
 			return nil, err
 		}
 		guidance := make([]float32, len(t))

@@ -194,3 +194,12 @@ func (r *Request) TimeIDs() []float32 {
 // encoder file (Options.ClipL), e.g. one whose shapes do not fit, so that
 // a command line can name the flag that gave it.
 var ErrClipL = errors.New("replacement CLIP-L")
+
+// Errors wrapped by a family's load error when the cause is the part that
+// an Options field (a command-line flag) supplies: missing where the model
+// has none, or not fitting the model. A command line names the flag.
+var (
+	ErrVAE         = errors.New("autoencoder")
+	ErrT5          = errors.New("T5 text encoder")
+	ErrT5Tokenizer = errors.New("T5 tokenizer")
+)
