@@ -39,7 +39,7 @@ func evex512(pp, opcode byte, dst, src1, src2 int) []byte {
 		p0 |= 0x10 // R̄'
 	}
 	p1 := byte(^src1&15)<<3 | 0x04 | pp // W0, v̄v̄v̄v̄, 1, pp
-	p2 := byte(0x40)                     // z=0, L'L = 10 (512 bits), b=0, aaa=000
+	p2 := byte(0x40)                    // z=0, L'L = 10 (512 bits), b=0, aaa=000
 	if src1&16 == 0 {
 		p2 |= 0x08 // V̄'
 	}
