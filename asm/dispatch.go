@@ -21,6 +21,13 @@ var (
 	peakFlopsPerIter int
 	peakFn           func(n int)
 
+	bf16MR, bf16NR       int
+	bf16Name             string
+	bf16Kernel           func(kp int, a, b *uint32, c *float32, ldc int, accumulate bool)
+	pairsFn              func(dst *uint32, src *float32, qn, nv int) // tiles of 16·nv; nil: not provided
+	peakBF16FlopsPerIter int
+	peakBF16Fn           func(n int)
+
 	dotBlock int // dotFn handles n a multiple of dotBlock
 	dotFn    func(x, y *float32, n int) float32
 
@@ -43,8 +50,8 @@ var (
 	f16Fn, bf16Fn       func(dst *float32, src *byte, n int)
 )
 
-// Level returns the instruction-set level the kernels run at: "avx512",
-// "avx2", "neon" or "generic" (pure Go).
+// Level returns the instruction-set level the kernels run at:
+// "avx512bf16", "avx512", "avx2", "neonbf16", "neon" or "generic" (pure Go).
 func Level() string { return level }
 
 // Levels lists the levels this machine and build support, best first; the
@@ -53,7 +60,7 @@ func Levels() []string { return supportedLevels() }
 
 // SetLevel switches every kernel to the named level (one of Levels()). It is
 // meant for tests and benchmarks and must not race with kernel calls. The
-// environment variable GODIFFUSION_CPU=generic|avx2|avx512|neon sets the
+// environment variable GODIFFUSION_CPU=generic|avx2|avx512|avx512bf16|neon|neonbf16 sets the
 // level at start-up the same way (a level the machine lacks is ignored).
 func SetLevel(name string) error {
 	for _, l := range supportedLevels() {
@@ -83,6 +90,9 @@ func installGeneric() {
 	gemmMR, gemmNR, gemmKernel = genericMR, genericNR, sgemmKernelGenericPtr
 	gemmStridedA, packGatherFn, packGatherMRFn = nil, nil, nil
 	peakFlopsPerIter, peakFn = genericPeakFlops, fmaPeakGeneric
+	bf16MR, bf16NR, bf16Kernel = genericBF16MR, genericBF16NR, sgemmKernelBF16GenericPtr
+	bf16Name, pairsFn = "generic (pure Go, 4×4)", nil
+	peakBF16FlopsPerIter, peakBF16Fn = genericBF16PeakFlops, bf16PeakGeneric
 	dotBlock, dotFn = 1, dotGenericPtr
 	axpyBlock, axpyFn = 1, axpyGenericPtr
 	f16Block, f16Fn = 1, f16ToF32GenericPtr

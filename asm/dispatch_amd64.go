@@ -4,10 +4,14 @@ package asm
 
 import "github.com/klauspost/cpuid/v2"
 
-// supportedLevels: AVX-512F (with AVX2, FMA and F16C) > AVX2+FMA+F16C > generic.
+// supportedLevels: AVX512-BF16 (with AVX-512F and BW) > AVX-512F (with
+// AVX2, FMA and F16C) > AVX2+FMA+F16C > generic.
 func supportedLevels() []string {
 	var l []string
 	avx2 := cpuid.CPU.Supports(cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
+	if avx2 && cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512BW, cpuid.AVX512BF16) {
+		l = append(l, "avx512bf16")
+	}
 	if avx2 && cpuid.CPU.Supports(cpuid.AVX512F) {
 		l = append(l, "avx512")
 	}
@@ -31,6 +35,12 @@ func install(name string) {
 		expSubColsBlock, expSubColsFn = 8, expSubColsAVX2
 		geluMulBlock, geluMulFn = 8, geluMulAVX2
 		siluBlock, siluFn = 8, siluAVX2
+	case "avx512bf16":
+		// Everything of avx512, and the bf16 GEMM on VDPBF16PS.
+		install("avx512")
+		bf16MR, bf16NR, bf16Kernel = 12, 32, sgemmKernelBF16AVX512
+		bf16Name, pairsFn = "avx512bf16 (VDPBF16PS, 12×32)", pairsBF16AVX512
+		peakBF16FlopsPerIter, peakBF16Fn = 24*64, bf16PeakAVX512
 	case "avx512":
 		gemmMR, gemmNR, gemmKernel = 12, 32, sgemmKernelAVX512
 		gemmStridedA, packGatherFn, packGatherMRFn = sgemmKernelStridedAAVX512, packGatherAVX512, packGatherMRAVX512

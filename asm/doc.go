@@ -6,12 +6,14 @@
 //
 // At start-up the best level the CPU supports is installed (klauspost/cpuid):
 //
+//	avx512bf16 amd64, avx512 + AVX512_BF16/BW:  bf16 GEMM on VDPBF16PS, tile 12×32
 //	avx512   amd64, AVX-512F (+AVX2, FMA, F16C): GEMM tile 12×32, ZMM registers
 //	avx2     amd64, AVX2+FMA+F16C:               GEMM tile 6×16, YMM registers
 //	neon     arm64, Advanced SIMD:               GEMM tile 6×16, V registers
 //	generic  pure Go, any architecture:          GEMM tile 4×4
 //
-// GODIFFUSION_CPU=generic|avx2|avx512|neon forces a (lower) level, Level()
+// Below avx512bf16 the bf16 GEMM (GemmKernelBF16) runs its pure-Go twin.
+// GODIFFUSION_CPU=generic|avx2|avx512|avx512bf16|neon forces a (lower) level, Level()
 // reports the one in use and SetLevel switches at run time (tests and
 // benchmarks). Building with -tags purego leaves only the generic level.
 //

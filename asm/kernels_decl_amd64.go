@@ -133,3 +133,18 @@ func geluMulAVX512(dst *float32, value *float32, gate *float32, n int)
 //
 //go:noescape
 func siluAVX512(dst *float32, src *float32, n int)
+
+// sgemmKernelBF16AVX512 computes the 12×32 tile C (+)= Ã·B̃ from panels of bf16 pairs with VDPBF16PS (see avogen).
+//
+//go:noescape
+func sgemmKernelBF16AVX512(kp int, a *uint32, b *uint32, c *float32, ldc int, accumulate bool)
+
+// bf16PeakAVX512 runs n iterations of 24 independent 16-lane VDPBF16PS.
+//
+//go:noescape
+func bf16PeakAVX512(n int)
+
+// pairsBF16AVX512 rounds qn pairs of float32 panel rows of 16·nv values to bf16 pairs (see avogen).
+//
+//go:noescape
+func pairsBF16AVX512(dst *uint32, src *float32, qn int, nv int)

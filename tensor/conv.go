@@ -56,10 +56,17 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 	// float32 panels are small enough; the largest (1280 channels at the
 	// UNet's 8×8 and 16×16 levels, with few pixels per image) are packed
 	// block by block inside the GEMM, as often as the GEMM needs them.
+	prec := resolve(w.Precision)
 	wA := operand{pack: packWeightRows(w, k)}
-	if mr, _ := asm.GemmTile(); (cout+mr-1)/mr*mr*k <= prepackMaxFloats {
+	mr, _ := asm.GemmTile()
+	prepackOp := prepack
+	if prec == PrecisionBF16 {
+		mr, _ = asm.GemmTileBF16()
+		prepackOp = prepackBF16
+	}
+	if (cout+mr-1)/mr*mr*k <= prepackMaxFloats {
 		var release func()
-		wA, release = prepack(wA.pack, cout, k, mr)
+		wA, release = prepackOp(wA.pack, cout, k, mr)
 		defer release()
 	}
 	for b := 0; b < n; b++ {
@@ -82,7 +89,7 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 		if !direct {
 			packB = packIm2col(in, h, wd, kh, kw, stride, pad, ow)
 		}
-		gemmDriver(cout, pix, k, wA, operand{pack: packB}, o, pix, bias != nil)
+		gemmDriver(cout, pix, k, wA, operand{pack: packB}, o, pix, bias != nil, prec)
 	}
 	return out
 }

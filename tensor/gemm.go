@@ -19,7 +19,8 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 	if m <= 0 || n <= 0 {
 		return
 	}
-	if m <= smallM && !transA && k > 0 {
+	prec := DefaultPrecision()
+	if m <= smallM && !transA && k > 0 && prec == PrecisionFP32 {
 		if transB {
 			gemvRows(m, n, k, a, lda, func(j int, _ []float32) []float32 { return b[j*ldb : j*ldb+k] }, c, ldc, accumulate)
 		} else {
@@ -35,7 +36,7 @@ func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, l
 	if transB {
 		pb = packRowsContig(b, ldb)
 	}
-	gemmDriver(m, n, k, pa, operand{pack: pb}, c, ldc, accumulate)
+	gemmDriver(m, n, k, pa, operand{pack: pb}, c, ldc, accumulate, prec)
 }
 
 // GemmW computes C[m×n] = A[m×k]·Wᵀ (or C += A·Wᵀ when accumulate) for a
@@ -48,7 +49,8 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 		return
 	}
 	checkWeight("GemmW", w, n, k)
-	if m <= smallM && k > 0 {
+	prec := resolve(w.Precision)
+	if m <= smallM && k > 0 && prec == PrecisionFP32 {
 		if w.DType == F32 {
 			gemvRows(m, n, k, a, lda, func(j int, _ []float32) []float32 { return w.f32[j*k : j*k+k] }, c, ldc, accumulate)
 		} else {
@@ -56,11 +58,11 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 		}
 		return
 	}
-	if asm.HasGemmKernelStridedA() && (n-m)*k > m*n {
+	if asm.HasGemmKernelStridedA() && (n-m)*k > m*n && prec == PrecisionFP32 {
 		gemmWSwapped(m, n, k, a, lda, w, c, ldc, accumulate)
 		return
 	}
-	gemmDriver(m, n, k, rowMajorA(a, lda), operand{pack: packWeightRows(w, k)}, c, ldc, accumulate)
+	gemmDriver(m, n, k, rowMajorA(a, lda), operand{pack: packWeightRows(w, k)}, c, ldc, accumulate, prec)
 }
 
 // gemmWSwapped computes C = A·Wᵀ for a float32 weight as the transposed
@@ -133,7 +135,7 @@ func GemmWLeft(m, n, k int, w *Weight, transB bool, b []float32, ldb int, c []fl
 	if transB {
 		pb = packRowsContig(b, ldb)
 	}
-	gemmDriver(m, n, k, operand{pack: packWeightRows(w, k)}, operand{pack: pb}, c, ldc, accumulate)
+	gemmDriver(m, n, k, operand{pack: packWeightRows(w, k)}, operand{pack: pb}, c, ldc, accumulate, resolve(w.Precision))
 }
 
 // checkWeight panics with a descriptive message when w does not hold the
@@ -156,12 +158,16 @@ func checkWeight(op string, w *Weight, rows, k int) {
 // into a row-major float32 buffer that the strided kernel then reads: for
 // a weight in another dtype this is a straight conversion, with none of
 // the transposing gathers that packing does.
+//
+// For the bf16 kernel (gemm_bf16.go) only pack is used, or pairs: the
+// whole operand prepacked as bf16 pair panels (prepackBF16).
 type operand struct {
 	pack   packer
 	direct []float32
 	ld     int
 	panels []float32
 	decode rowDecoder
+	pairs  []uint32
 }
 
 // rowMajorA describes a row-major A [m×k] (stride lda): read in place when
@@ -230,14 +236,15 @@ const (
 )
 
 // gemmDriver computes C[m×n] (+)= X·Yᵀ where opA gives X [m×k] and opB
-// gives Y [n×k] (i.e. op(B)ᵀ). The m×n output is split into strips
+// gives Y [n×k] (i.e. op(B)ᵀ), in precision prec (PrecisionFP32 or
+// PrecisionBF16: gemmBlockBF16 and the bf16 micro-kernel). The m×n output is split into strips
 // (along m when it is tall enough, else along n), and each worker runs the
 // classic five-loop blocked algorithm on the strips it takes, with its own
 // packing buffers. The operand every strip needs whole is packed once up
 // front when it fits (prepack); the strips are then handed out
 // dynamically, large ones first (ParallelDynamic). Otherwise each worker
 // gets one fixed strip, so that it packs that operand only once.
-func gemmDriver(m, n, k int, opA, opB operand, c []float32, ldc int, accumulate bool) {
+func gemmDriver(m, n, k int, opA, opB operand, c []float32, ldc int, accumulate bool, prec Precision) {
 	if k <= 0 {
 		if !accumulate {
 			for i := 0; i < m; i++ {
@@ -247,6 +254,12 @@ func gemmDriver(m, n, k int, opA, opB operand, c []float32, ldc int, accumulate 
 		return
 	}
 	mr, nr := asm.GemmTile()
+	block, prepackOp := gemmBlock, prepack
+	if prec == PrecisionBF16 {
+		mr, nr = asm.GemmTileBF16()
+		block, prepackOp = gemmBlockBF16, prepackBF16
+		opA, opB = packOnly(opA), packOnly(opB)
+	}
 	mTiles, nTiles := (m+mr-1)/mr, (n+nr-1)/nr
 	threads := Threads()
 	if float64(m)*float64(n)*float64(k) < 64*64*64 {
@@ -268,10 +281,10 @@ func gemmDriver(m, n, k int, opA, opB operand, c []float32, ldc int, accumulate 
 	work := func(lo, hi int) {
 		if splitM {
 			i0, i1 := lo*mr, min(hi*mr, m)
-			gemmBlock(i1-i0, n, k, i0, 0, opA, opB, c[i0*ldc:], ldc, accumulate, mr, nr)
+			block(i1-i0, n, k, i0, 0, opA, opB, c[i0*ldc:], ldc, accumulate, mr, nr)
 		} else {
 			j0, j1 := lo*nr, min(hi*nr, n)
-			gemmBlock(m, j1-j0, k, 0, j0, opA, opB, c[j0:], ldc, accumulate, mr, nr)
+			block(m, j1-j0, k, 0, j0, opA, opB, c[j0:], ldc, accumulate, mr, nr)
 		}
 	}
 	if threads == 1 {
@@ -281,12 +294,13 @@ func gemmDriver(m, n, k int, opA, opB operand, c []float32, ldc int, accumulate 
 	// The shared operand: unless it is read in place, pack it once, the
 	// workers sharing the packing, instead of once per worker, when its
 	// panels are small enough to hold (a weight's, a few tokens').
-	if shared.panels == nil && shared.direct == nil && (rows+tile-1)/tile*tile*k <= prepackMaxFloats {
+	inPlace := func(o *operand) bool { return o.panels != nil || o.direct != nil || o.pairs != nil }
+	if !inPlace(shared) && (rows+tile-1)/tile*tile*k <= prepackMaxFloats {
 		var release func()
-		*shared, release = prepack(shared.pack, rows, k, tile)
+		*shared, release = prepackOp(shared.pack, rows, k, tile)
 		defer release()
 	}
-	if shared.panels == nil && shared.direct == nil {
+	if !inPlace(shared) {
 		// Every piece of work packs the shared operand again: one per worker.
 		Parallel(tiles, 1, work)
 		return

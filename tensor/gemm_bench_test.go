@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,30 @@ func peakGFLOPS(th int) float64 {
 	return best
 }
 
+var peakBF16Cache sync.Map // threads -> GFLOP/s
+
+// peakBF16GFLOPS measures asm.PeakBF16's throughput with th goroutines.
+func peakBF16GFLOPS(th int) float64 {
+	if v, ok := peakBF16Cache.Load(th); ok {
+		return v.(float64)
+	}
+	const iters = 1 << 20
+	best := 0.0
+	for range 3 {
+		var wg sync.WaitGroup
+		var flops atomic.Int64
+		start := time.Now()
+		for range th {
+			wg.Add(1)
+			go func() { defer wg.Done(); flops.Add(int64(asm.PeakBF16(iters))) }()
+		}
+		wg.Wait()
+		best = max(best, float64(flops.Load())/time.Since(start).Seconds()/1e9)
+	}
+	peakBF16Cache.Store(th, best)
+	return best
+}
+
 // peakFlopsPerIter is the flop count of one PeakFMA iteration.
 func peakFlopsPerIter() int { return asm.PeakFMA(1) }
 
@@ -70,18 +95,25 @@ func gonumSeconds(m, k, n int, a, b, c []float32) float64 {
 }
 
 // BenchmarkMatMul: BenchmarkMatMul/<dtype>/<M>x<K>x<N>/t<threads>, C = A·Wᵀ
-// through GemmW with the weight W [N, K] stored as dtype (f32 or f16).
+// through GemmW with the weight W [N, K] stored as dtype (f32 or f16), and
+// BenchmarkMatMul/f16-bf16/...: the f16 weight in precision bf16, whose
+// %peak is relative to asm.PeakBF16 (the bf16 unit's own peak).
 func BenchmarkMatMul(b *testing.B) {
 	defer SetThreads(0)
-	for _, dt := range []DType{F32, F16} {
+	for _, mode := range []string{"f32", "f16", "f16-bf16"} {
+		dt := map[string]DType{"f32": F32, "f16": F16, "f16-bf16": F16}[mode]
 		for _, s := range benchShapes {
 			m, k, n := s[0], s[1], s[2]
 			for _, th := range []int{1, 2} {
-				b.Run(fmt.Sprintf("%s/%dx%dx%d/t%d", dt, m, k, n, th), func(b *testing.B) {
+				b.Run(fmt.Sprintf("%s/%dx%dx%d/t%d", mode, m, k, n, th), func(b *testing.B) {
 					r := rand.New(rand.NewPCG(1, 2))
 					w, wf := randWeight(r, dt, n, k)
 					a, c := randFloats(r, m*k), make([]float32, m*n)
 					peak := peakGFLOPS(th)
+					if mode == "f16-bf16" {
+						w.Precision = PrecisionBF16
+						peak = peakBF16GFLOPS(th)
+					}
 					var gonum float64
 					if th == 1 && dt == F32 {
 						gonum = gonumSeconds(m, k, n, a, wf, c)

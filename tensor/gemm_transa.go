@@ -14,5 +14,5 @@ func GemmWTransA(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc 
 		return
 	}
 	checkWeight("GemmWTransA", w, n, k)
-	gemmDriver(m, n, k, operand{pack: packDepthContig(a, lda)}, operand{pack: packWeightRows(w, k)}, c, ldc, accumulate)
+	gemmDriver(m, n, k, operand{pack: packDepthContig(a, lda)}, operand{pack: packWeightRows(w, k)}, c, ldc, accumulate, resolve(w.Precision))
 }

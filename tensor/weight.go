@@ -51,6 +51,10 @@ type Weight struct {
 	// W = float(W_fp8)·scale_weight. Only quantised (non-F32) weights carry
 	// one; see ScaledWeight.
 	Scale float32
+	// Precision of the products with this weight (GemmW, Conv2d, ...); the
+	// zero value follows the process default (SetPrecision). A layer that
+	// must stay exact sets PrecisionFP32.
+	Precision Precision
 }
 
 // NewWeight wraps raw little-endian bytes of the given dtype and shape.
@@ -116,7 +120,9 @@ func ScaledWeight(w *Weight, scale float32) *Weight {
 		for i, v := range src {
 			out[i] = v * scale
 		}
-		return WeightFromFloat32(out, w.Shape...)
+		sw := WeightFromFloat32(out, w.Shape...)
+		sw.Precision = w.Precision
+		return sw
 	}
 	v := *w
 	v.Shape = append([]int(nil), w.Shape...)

@@ -37,6 +37,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if f.threads > 0 {
 		tensor.SetThreads(f.threads)
 	}
+	tensor.SetPrecision(f.precision)
 
 	// Everything is printed at the end as one block, easy to paste into
 	// an issue; progress goes to stderr meanwhile.
@@ -114,9 +115,14 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  sampling    %s = %.2f s/step; %d UNet calls, %d batch passes (%s)\n",
 		secs(res.Sampling), res.Sampling.Seconds()/float64(res.Steps), res.ModelCalls, res.ModelPasses, batchNote(cfg))
 	achieved := passFLOP / 1e9 * float64(res.ModelPasses) / res.Sampling.Seconds()
-	peak := machinePeakGFLOPS()
-	fmt.Fprintf(stdout, "  compute     %.4g GFLOP/pass (unet.Config.FLOPs), ~%.0f GFLOP/s = %.1f%% of peak %.0f GFLOP/s (fp32 FMA peak: asm.PeakFMA run in this process on all %d threads at once)\n",
-		passFLOP/1e9, achieved, 100*achieved/peak, peak, tensor.Threads())
+	peakFn, unit := asm.PeakFMA, "fp32 FMA peak: asm.PeakFMA"
+	if f.precision == tensor.PrecisionBF16 {
+		peakFn, unit = asm.PeakBF16, "bf16 peak: asm.PeakBF16"
+		fmt.Fprintf(stdout, "  precision   bf16 (matrix products and convolutions; bf16 GEMM kernel %s)\n", asm.BF16Kernel())
+	}
+	peak := machinePeakGFLOPS(peakFn)
+	fmt.Fprintf(stdout, "  compute     %.4g GFLOP/pass (unet.Config.FLOPs), ~%.0f GFLOP/s = %.1f%% of peak %.0f GFLOP/s (%s run in this process on all %d threads at once)\n",
+		passFLOP/1e9, achieved, 100*achieved/peak, peak, unit, tensor.Threads())
 	fmt.Fprintf(stdout, "  decode      %s (VAE, after the UNet was released)\n", secs(res.Decode))
 	fmt.Fprintf(stdout, "  peak RSS    %s after %s, %s after sampling, %s overall (VmHWM, includes mapped weights read)\n",
 		formatBytes(rssLoad), loadLabel, formatBytes(rssSampling), formatBytes(rssEnd))
@@ -193,22 +199,23 @@ func storedDType(path string) string {
 	return strings.Join(names, " + ") + " (as stored in the file)"
 }
 
-// machinePeakGFLOPS measures the fp32 FMA peak of all worker threads
-// together: asm.PeakFMA's register-only loop on every thread at once, in
+// machinePeakGFLOPS measures the peak of all worker threads together:
+// peak's register-only loop (asm.PeakFMA, or asm.PeakBF16 for the bf16
+// unit) on every thread at once, in
 // this process and with the thread count the bench used. The best of three
 // runs is kept, so that a moment of contention on a shared machine does
 // not lower the peak (and inflate the percentage).
-func machinePeakGFLOPS() float64 {
+func machinePeakGFLOPS(peak func(n int) int) float64 {
 	n := tensor.Threads()
 	const iters = 20_000_000
-	asm.PeakFMA(iters / 10) // warm up
+	peak(iters / 10) // warm up
 	best := 1e-9
 	for range 3 {
 		flops := make([]int, n)
 		t0 := time.Now()
 		tensor.Parallel(n, 1, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				flops[i] = asm.PeakFMA(iters)
+				flops[i] = peak(iters)
 			}
 		})
 		el := time.Since(t0).Seconds()

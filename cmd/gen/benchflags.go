@@ -19,6 +19,7 @@ type benchFlags struct {
 	sampler, scheduler   string // canonical names
 	width, height, steps int
 	threads              int
+	precision            tensor.Precision // --precision fp32|bf16
 	cfg                  float64
 	// Hyper-parameters of a non-standard single-file model (0 = default).
 	normGroups, textHeads, textHeads2, unetHeadDim int
@@ -30,7 +31,7 @@ type benchFlags struct {
 // SDXL, as for gen.
 func parseBenchFlags(args []string) (*benchFlags, error) {
 	f := &benchFlags{}
-	var tokDir string
+	var tokDir, prec string
 	fs := newFlagSet("gen bench")
 	stringFlag(fs, &f.arch, "sd1", "model family of the random weights: sd1 (SD1.5) or sdxl (SDXL base); with --model, a family the file must have", "arch")
 	stringFlag(fs, &f.model, "", "time a real checkpoint instead of random weights", "m", "model")
@@ -42,6 +43,7 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 	intFlag(fs, &f.height, 512, "height (default 512; 1024 for SDXL)", "H", "height")
 	intFlag(fs, &f.steps, 2, "sampling steps", "steps")
 	intFlag(fs, &f.threads, 0, "threads", "t", "threads")
+	stringFlag(fs, &prec, "fp32", "arithmetic of matrix products and convolutions: fp32 or bf16", "precision")
 	intFlag(fs, &f.normGroups, 0, "GroupNorm groups of a non-standard single-file model", "norm-groups")
 	intFlag(fs, &f.textHeads, 0, "CLIP heads of a non-standard single-file model (accepted for symmetry with gen; the bench encodes no text)", "text-heads")
 	intFlag(fs, &f.textHeads2, 0, "bigG heads of a non-standard single-file SDXL model (accepted for symmetry with gen; the bench encodes no text)", "text-heads-2")
@@ -86,6 +88,9 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 		return nil, badInput("--weights %q: must be f16, bf16 or f32", f.weights)
 	}
 	var err error
+	if f.precision, err = tensor.ParsePrecision(prec); err != nil {
+		return nil, badInput("--precision %q: must be fp32 or bf16", prec)
+	}
 	if f.sampler, err = pipeline.CanonicalSampler(f.sampler); err != nil {
 		return nil, badInput("--sampler: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/godiffusion/godiffusion/asm"
 	"github.com/godiffusion/godiffusion/internal/pngmeta"
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/detect"
@@ -41,6 +42,7 @@ type genFlags struct {
 	rescale                 float64
 	arch                    string
 	batch, threads          int
+	precision               string // --precision: fp32 or bf16 (tensor.SetPrecision)
 	output                  string
 	overwrite               bool
 	saveLatent, trace       string
@@ -82,6 +84,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	stringFlag(fs, &f.arch, "auto", "model family: auto, sd1, sdxl, flux", "arch")
 	intFlag(fs, &f.batch, 1, "number of images (seeds seed, seed+1, …)", "b", "batch-count")
 	intFlag(fs, &f.threads, 0, "worker threads (0 = all cores)", "t", "threads")
+	stringFlag(fs, &f.precision, "fp32", "arithmetic of matrix products and convolutions: fp32 or bf16", "precision")
 	stringFlag(fs, &f.output, "output.png", "output PNG", "o", "output")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing output files")
 	stringFlag(fs, &f.saveLatent, "", "also write the final latent (tensor `latent`) to this .safetensors", "save-latent")
@@ -192,6 +195,8 @@ func (f *genFlags) validate() error {
 		return badInput("--batch-count %d: must be between 1 and %d", f.batch, maxBatch)
 	case f.threads < 0 || f.threads > maxThreads:
 		return badInput("--threads %d: must be between 0 (all cores) and %d", f.threads, maxThreads)
+	case f.precision != "fp32" && f.precision != "bf16":
+		return badInput("--precision %q: must be fp32 or bf16", f.precision)
 	case f.initImg != "" && !(f.strength > 0 && f.strength <= 1):
 		return badInput("--strength %g: must be in (0, 1]", f.strength)
 	case f.guidance < 0:
@@ -395,9 +400,12 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		tensor.SetThreads(f.threads)
 	}
 
+	prec, _ := tensor.ParsePrecision(f.precision) // checked with the flags
+	tensor.SetPrecision(prec)
 	if f.verbose {
 		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
+	slog.Debug("kernels", "level", asm.Level(), "precision", prec, "bf16 GEMM kernel", asm.BF16Kernel())
 	prog := newProgress(stderr, f.quiet)
 	t0 := time.Now()
 	pipe, err := fam.load(f.model, pipeline.Options{

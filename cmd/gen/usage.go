@@ -6,7 +6,7 @@ const usageText = `usage:
                                    print the first 77-token window's ids as a JSON array
   gen text-embed --model PATH [--tokenizer DIR] [--clip-skip N] [--clip-l FILE] [--raw] -p TEXT -o FILE.safetensors
                                    write the CLIP hidden states (hidden [1,77·chunks,d]) and pooled output (pooled [1,d])
-  gen bench --arch sd1|sdxl [-W 512 -H 512 --steps 2 --cfg-scale 7 --weights f16|bf16|f32 --threads N]
+  gen bench --arch sd1|sdxl [-W 512 -H 512 --steps 2 --cfg-scale 7 --weights f16|bf16|f32 --threads N --precision fp32|bf16]
   gen bench --model PATH [--norm-groups N --unet-head-dim N] [...]
                                    time the stages with random weights of SD1.5's or SDXL base's shapes (default
                                    512x512 for sd1, 1024x1024 for sdxl), or a real SD1/SDXL checkpoint, on random
@@ -33,6 +33,8 @@ generate flags:
       --arch NAME             auto (default), sd1, sdxl, flux; a forced family must match the file
   -b, --batch-count N         images to generate; files get -1, -2, … before the extension
   -t, --threads N             worker threads (default: all cores)
+      --precision P           fp32 (default, exact) or bf16: matrix products and convolutions round both operands
+                              to bfloat16 and accumulate in fp32 (VDPBF16PS where the CPU has AVX512-BF16)
   -o, --output FILE.png       output image (default output.png); never overwritten without --overwrite
       --overwrite             replace existing files
       --save-latent FILE      write the final latent as tensor "latent" [1,4,H/8,W/8] float32

@@ -48,6 +48,9 @@ func newDecoder(s source, c Config) *decoder {
 	}
 	d.normOut = s.norm("decoder.conv_norm_out", rev[n-1])
 	d.convOut = s.conv("decoder.conv_out", rev[n-1], c.OutChannels, 3, 1, 1)
+	if d.convOut != nil && d.convOut.W != nil {
+		d.convOut.W.Precision = tensor.PrecisionFP32 // the pixels stay exact under --precision bf16
+	}
 	return d
 }
 

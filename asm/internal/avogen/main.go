@@ -64,6 +64,7 @@ func main() {
 		geluMul(s)
 		silu(s)
 	}
+	bf16Kernels()
 	Generate()
 }
 

@@ -1,0 +1,97 @@
+package asm
+
+import "unsafe"
+
+// # bf16 GEMM
+//
+// The bf16 micro-kernel multiplies panels of bf16 pairs: two consecutive
+// depths of one row packed in one uint32, the even depth in the low half,
+// as VDPBF16PS and BFDOT consume them:
+//
+//	a[q·mr + i] = bf16(A(i, 2q)) | bf16(A(i, 2q+1))<<16
+//	b[q·nr + j] = bf16(B(2q, j)) | bf16(B(2q+1, j))<<16
+//
+// (an odd depth is padded with a zero). Every C element then follows the
+// VDPBF16PS recipe (Intel SDM: "FP32 FMA with DAZ in, FTZ out and RNE
+// rounding"), pair by pair, high half first:
+//
+//	acc = ftz(acc + A(i,2q+1)·B(2q+1,j));  acc = ftz(acc + A(i,2q)·B(2q,j))
+//
+// starting from acc = 0; the finished tile overwrites C or is added to it
+// with an ordinary float32 addition. The pure-Go twin does exactly this,
+// so the assembly is tested against it bit for bit.
+
+// GemmTileBF16 returns the micro-tile of the installed bf16 kernel
+// (12×32 with AVX512-BF16, 4×4 for the pure-Go twin).
+func GemmTileBF16() (mr, nr int) { return bf16MR, bf16NR }
+
+// BF16Kernel names the installed bf16 micro-kernel, e.g. "avx512bf16
+// (VDPBF16PS, 12×32)" or "generic (pure Go, 4×4)": what `gen -v` reports.
+func BF16Kernel() string { return bf16Name }
+
+// GemmKernelBF16 computes one mr×nr tile (see GemmTileBF16) from panels
+// of kp bf16 pairs (see the layout above):
+//
+//	C[i·ldc + j] (+)= Σ_{q<kp} Σ_{t∈{1,0}} A(i, 2q+t)·B(2q+t, j)
+//
+// rounded as VDPBF16PS rounds. It panics if a slice is too short.
+func GemmKernelBF16(kp int, a, b []uint32, c []float32, ldc int, accumulate bool) {
+	mr, nr := bf16MR, bf16NR
+	if kp < 0 || len(a) < kp*mr || len(b) < kp*nr || ldc < nr || len(c) < (mr-1)*ldc+nr {
+		panic("asm.GemmKernelBF16: panel or tile slice too short")
+	}
+	if kp == 0 {
+		if !accumulate {
+			for i := 0; i < mr; i++ {
+				clear(c[i*ldc : i*ldc+nr])
+			}
+		}
+		return
+	}
+	bf16Kernel(kp, &a[0], &b[0], &c[0], ldc, accumulate)
+}
+
+// PackPairsBF16 rounds a float32 panel of kc rows of tile values (as
+// PackPanel writes it: src[p·tile + i]) to a panel of bf16 pairs,
+// dst[q·tile + i] = bf16(src[2q·tile + i]) | bf16(src[(2q+1)·tile + i])<<16
+// for q < ⌈kc/2⌉ (the missing row of an odd kc is zero), each value rounded
+// by FloatToBFloat. Uses VCVTNE2PS2BF16 for tiles of a multiple of 16
+// with AVX512-BF16.
+func PackPairsBF16(dst []uint32, src []float32, kc, tile int) {
+	qn := (kc + 1) / 2
+	if qn == 0 {
+		return
+	}
+	_ = dst[qn*tile-1]
+	_ = src[kc*tile-1]
+	full := kc / 2
+	if pairsFn != nil && tile%16 == 0 && full > 0 {
+		pairsFn(&dst[0], &src[0], full, tile/16)
+	} else {
+		pairsBF16Generic(dst[:full*tile], src[:2*full*tile], full, tile)
+	}
+	if kc%2 == 1 {
+		last, row := dst[full*tile:qn*tile], src[(kc-1)*tile:kc*tile]
+		for i, v := range row {
+			last[i] = uint32(FloatToBFloat(v))
+		}
+	}
+}
+
+// PeakBF16 runs a register-only loop of independent bf16 dot products at
+// the installed level (n iterations) and returns the floating-point
+// operations it performed (2 per product): the ceiling of the bf16 GEMM,
+// as PeakFMA is the fp32 one. Without a bf16 unit it runs the pure-Go twin.
+func PeakBF16(n int) (flops int) {
+	peakBF16Fn(n)
+	return n * peakBF16FlopsPerIter
+}
+
+// Uint32s views a float32 buffer as uint32 (same memory): the bf16 panels
+// live in the GEMM's float32 scratch buffers.
+func Uint32s(f []float32) []uint32 {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint32)(unsafe.Pointer(&f[0])), len(f))
+}

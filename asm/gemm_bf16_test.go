@@ -1,0 +1,152 @@
+package asm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randPairs returns n bf16 pairs of normally distributed values.
+func randPairs(r *rand.Rand, n int) []uint32 {
+	p := make([]uint32, n)
+	for i := range p {
+		p[i] = uint32(FloatToBFloat(float32(r.NormFloat64()))) | uint32(FloatToBFloat(float32(r.NormFloat64())))<<16
+	}
+	return p
+}
+
+// bf16TileRef is the plain reference of any bf16 micro-kernel of tile
+// mr×nr: every element is dotPairBF16 summed pair by pair, as VDPBF16PS.
+func bf16TileRef(mr, nr, kp int, a, b []uint32, c []float32, ldc int, accumulate bool) {
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nr; j++ {
+			var s float32
+			for q := 0; q < kp; q++ {
+				s = dotPairBF16(s, a[q*mr+i], b[q*nr+j])
+			}
+			if accumulate {
+				c[i*ldc+j] += s
+			} else {
+				c[i*ldc+j] = s
+			}
+		}
+	}
+}
+
+// TestGemmKernelBF16 compares the bf16 micro-kernel of every level with
+// the pure-Go reference bit for bit, for every k class (0, 1, odd, even,
+// around the unrolling), overwrite and accumulate, and checks that nothing
+// outside the tile is written.
+func TestGemmKernelBF16(t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		t.Logf("bf16 kernel: %s", BF16Kernel())
+		r := rand.New(rand.NewPCG(11, 12))
+		mr, nr := GemmTileBF16()
+		for _, kp := range []int{0, 1, 2, 3, 8, 9, 33, 150, 192} {
+			for _, acc := range []bool{false, true} {
+				ldc := nr + r.IntN(5)
+				a, b := randPairs(r, kp*mr), randPairs(r, kp*nr)
+				c := randSlice(r, (mr-1)*ldc+nr)
+				want := append([]float32(nil), c...)
+				GemmKernelBF16(kp, a, b, c, ldc, acc)
+				bf16TileRef(mr, nr, kp, a, b, want, ldc, acc)
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("kp=%d acc=%v: C[%d,%d] = %v (%#x), want %v (%#x)", kp, acc, i/ldc, i%ldc, c[i], math.Float32bits(c[i]), want[i], math.Float32bits(want[i]))
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestGemmKernelBF16Order pins down the rounding order on values where it
+// shows (u = 2⁻²³, the ulp of 1). Pair 0 puts 1 in the accumulator; pair 1
+// has the products h (high half) and l (low half):
+//
+//	h = u/2,  l = 3u/4:  1 + h → 1 (tie to even), + l → 1 + u   (low first: 1 + 2u)
+//	h = 3u/4, l = u/2:   1 + h → 1 + u, + l → 1 + 2u (tie to even)  (one rounding of 1 + 5u/4: 1 + u)
+//
+// so the first case excludes the low-first order and the second a fused
+// pair. Every level must give the high-first, two-roundings values.
+func TestGemmKernelBF16Order(t *testing.T) {
+	bf := func(f float32) uint32 { return uint32(FloatToBFloat(f)) }
+	const u = 0x1p-23
+	forEachLevel(t, func(t *testing.T) {
+		mr, nr := GemmTileBF16()
+		for _, tc := range []struct {
+			pair uint32
+			want float32
+		}{{bf(0.75*u) | bf(0.5*u)<<16, 1 + u}, {bf(0.5*u) | bf(0.75*u)<<16, 1 + 2*u}} {
+			a, b := make([]uint32, 2*mr), make([]uint32, 2*nr)
+			for i := 0; i < mr; i++ {
+				a[i], a[mr+i] = bf(1), tc.pair
+			}
+			for j := range b {
+				b[j] = bf(1) | bf(1)<<16
+			}
+			c := make([]float32, mr*nr)
+			GemmKernelBF16(2, a, b, c, nr, false)
+			if c[0] != tc.want || c[len(c)-1] != tc.want {
+				t.Fatalf("pair %#08x: kernel gives 1 + %v·u, want 1 + %v·u", tc.pair, (c[0]-1)/u, (tc.want-1)/u)
+			}
+		}
+	})
+}
+
+// TestPackPairsBF16 compares the pair packing of every level with the
+// scalar rounding on random values, ties, denormals, infinities and NaNs,
+// for even and odd depths and every tile class.
+func TestPackPairsBF16(t *testing.T) {
+	specials := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 1 + 0x1p-8, 1 + 0x1p-7 + 0x1p-8, 1 + 0x1p-8 + 0x1p-20,
+		0x1p-130, -0x1p-140, 0x1p-126, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()),
+		math.Float32frombits(0x7f800001), math.MaxFloat32, 3.3895314e38}
+	forEachLevel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, tc := range [][2]int{{1, 32}, {2, 32}, {7, 32}, {64, 32}, {5, 12}, {6, 4}, {3, 16}, {9, 48}} {
+			kc, tile := tc[0], tc[1]
+			src := randSlice(r, kc*tile)
+			for i := range src {
+				if r.IntN(4) == 0 {
+					src[i] = specials[r.IntN(len(specials))]
+				}
+			}
+			qn := (kc + 1) / 2
+			buf := make([]uint32, qn*tile+8)
+			for i := range buf {
+				buf[i] = 0xdeadbeef
+			}
+			PackPairsBF16(buf[:qn*tile], src, kc, tile)
+			for q := 0; q < qn; q++ {
+				for i := 0; i < tile; i++ {
+					want := uint32(FloatToBFloat(src[2*q*tile+i]))
+					if 2*q+1 < kc {
+						want |= uint32(FloatToBFloat(src[(2*q+1)*tile+i])) << 16
+					}
+					if got := buf[q*tile+i]; got != want {
+						t.Fatalf("kc=%d tile=%d q=%d i=%d: %#08x, want %#08x (from %v, %v)", kc, tile, q, i, got, want,
+							src[2*q*tile+i], src[min(2*q+1, kc-1)*tile+i])
+					}
+				}
+			}
+			for _, v := range buf[qn*tile:] {
+				if v != 0xdeadbeef {
+					t.Fatalf("kc=%d tile=%d: wrote past the panel", kc, tile)
+				}
+			}
+		}
+	})
+	for f, want := range map[float32]uint16{1: 0x3f80, 1 + 0x1p-8: 0x3f80, 1 + 0x1p-7 + 0x1p-8: 0x3f82, -2: 0xc000, 0x1p-130: 0} {
+		if got := FloatToBFloat(f); got != want {
+			t.Errorf("FloatToBFloat(%v) = %#04x, want %#04x", f, got, want)
+		}
+	}
+}
+
+func TestPeakBF16(t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		if PeakBF16(10) <= 0 {
+			t.Fatal("PeakBF16 reported no work")
+		}
+	})
+}
