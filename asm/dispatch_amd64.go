@@ -39,7 +39,8 @@ func install(name string) {
 		// Everything of avx512, and the bf16 GEMM on VDPBF16PS.
 		install("avx512")
 		bf16MR, bf16NR, bf16Kernel = 12, 32, sgemmKernelBF16AVX512
-		bf16Name, pairsFn = "avx512bf16 (VDPBF16PS, 12×32)", pairsBF16AVX512
+		bf16StridedA = sgemmKernelBF16StridedAAVX512
+		bf16Name, pairsFn, roundPairsFn = "avx512bf16 (VDPBF16PS, 12×32)", pairsBF16AVX512, roundPairsBF16AVX512
 		peakBF16FlopsPerIter, peakBF16Fn = 24*64, bf16PeakAVX512
 	case "avx512":
 		gemmMR, gemmNR, gemmKernel = 12, 32, sgemmKernelAVX512

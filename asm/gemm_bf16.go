@@ -51,6 +51,45 @@ func GemmKernelBF16(kp int, a, b []uint32, c []float32, ldc int, accumulate bool
 	bf16Kernel(kp, &a[0], &b[0], &c[0], ldc, accumulate)
 }
 
+// GemmKernelBF16StridedA is GemmKernelBF16 with A read in place from a
+// row-major matrix of bf16 pairs (as RoundPairsBF16 writes a float32 row)
+// instead of a packed panel:
+//
+//	C[i·ldc + j] (+)= Σ_{q<kp} Σ_{t∈{1,0}} A(i, 2q+t)·B(2q+t, j),   A(i, 2q+t) = half t of a[i·lda + q]
+//
+// rounded exactly as GemmKernelBF16 (the same pairs in the same order, so
+// the same bits). Every level provides it. It panics if a slice is too
+// short.
+func GemmKernelBF16StridedA(kp int, a []uint32, lda int, b []uint32, c []float32, ldc int, accumulate bool) {
+	mr, nr := bf16MR, bf16NR
+	if kp <= 0 || lda < kp || len(a) < (mr-1)*lda+kp || len(b) < kp*nr || ldc < nr || len(c) < (mr-1)*ldc+nr {
+		panic("asm.GemmKernelBF16StridedA: bad kp or slice too short")
+	}
+	bf16StridedA(kp, &a[0], lda, &b[0], &c[0], ldc, accumulate)
+}
+
+// RoundPairsBF16 rounds a float32 row to bf16 pairs, in place order:
+//
+//	dst[q] = bf16(src[2q]) | bf16(src[2q+1])<<16      (q < ⌈len(src)/2⌉)
+//
+// each value rounded by FloatToBFloat, the missing high half of an odd
+// length zero. This is A's side of GemmKernelBF16StridedA: a row of
+// activations, contiguous along the depth, becomes a row of pairs with no
+// transposition. Uses VCVTNE2PS2BF16 with AVX512-BF16.
+func RoundPairsBF16(dst []uint32, src []float32) {
+	n := len(src)
+	if n == 0 {
+		return
+	}
+	_ = dst[(n+1)/2-1]
+	done := 0
+	if roundPairsFn != nil && n >= 32 {
+		done = n / 32 * 32
+		roundPairsFn(&dst[0], &src[0], n/32)
+	}
+	roundPairsGeneric(dst[done/2:], src[done:])
+}
+
 // PackPairsBF16 rounds a float32 panel of kc rows of tile values (as
 // PackPanel writes it: src[p·tile + i]) to a panel of bf16 pairs,
 // dst[q·tile + i] = bf16(src[2q·tile + i]) | bf16(src[(2q+1)·tile + i])<<16

@@ -33,6 +33,17 @@ func pairsBF16Generic(dst []uint32, src []float32, qn, tile int) {
 	}
 }
 
+// roundPairsGeneric is RoundPairsBF16 in Go.
+func roundPairsGeneric(dst []uint32, src []float32) {
+	for q := 0; 2*q < len(src); q++ {
+		p := uint32(FloatToBFloat(src[2*q]))
+		if 2*q+1 < len(src) {
+			p |= uint32(FloatToBFloat(src[2*q+1])) << 16
+		}
+		dst[q] = p
+	}
+}
+
 // bf16In widens a bfloat16 (the low 16 bits of h) to float32 with a
 // denormal read as zero (DAZ).
 func bf16In(h uint32) float32 {
@@ -86,6 +97,37 @@ func sgemmKernelBF16Generic(kp int, a, b []uint32, c []float32, ldc int, accumul
 
 func sgemmKernelBF16GenericPtr(kp int, a, b *uint32, c *float32, ldc int, accumulate bool) {
 	sgemmKernelBF16Generic(kp, unsafe.Slice(a, 4*kp), unsafe.Slice(b, 4*kp), unsafe.Slice(c, 3*ldc+4), ldc, accumulate)
+}
+
+// sgemmKernelBF16StridedAGeneric is the pure-Go strided-A bf16 kernel,
+// 4×4: A's pairs are read from rows a[i·lda:], in the same order as the
+// packed twin.
+func sgemmKernelBF16StridedAGeneric(kp int, a []uint32, lda int, b []uint32, c []float32, ldc int, accumulate bool) {
+	var t [genericBF16MR][genericBF16NR]float32
+	b = b[:4*kp]
+	for i := range t {
+		row := a[i*lda : i*lda+kp]
+		for q, av := range row {
+			bq := b[4*q : 4*q+4]
+			for j, bv := range bq {
+				t[i][j] = dotPairBF16(t[i][j], av, bv)
+			}
+		}
+	}
+	for i := range t {
+		row := c[i*ldc : i*ldc+4]
+		for j := range row {
+			if accumulate {
+				row[j] += t[i][j]
+			} else {
+				row[j] = t[i][j]
+			}
+		}
+	}
+}
+
+func sgemmKernelBF16StridedAGenericPtr(kp int, a *uint32, lda int, b *uint32, c *float32, ldc int, accumulate bool) {
+	sgemmKernelBF16StridedAGeneric(kp, unsafe.Slice(a, 3*lda+kp), lda, unsafe.Slice(b, 4*kp), unsafe.Slice(c, 3*ldc+4), ldc, accumulate)
 }
 
 const genericBF16PeakFlops = 8 * 2 * 2

@@ -150,3 +150,80 @@ func TestPeakBF16(t *testing.T) {
 		}
 	})
 }
+
+// TestGemmKernelBF16StridedA compares the strided-A bf16 kernel of every
+// level with the packed reference bit for bit: A is given as rows of pairs
+// with a row stride larger than kp (the pairs outside the rows are
+// poisoned with NaNs, so reading them shows), for every kp class.
+func TestGemmKernelBF16StridedA(t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		mr, nr := GemmTileBF16()
+		for _, kp := range []int{1, 2, 3, 8, 9, 33, 160, 192} {
+			for _, acc := range []bool{false, true} {
+				lda, ldc := kp+r.IntN(7), nr+r.IntN(5)
+				rows := randPairs(r, mr*lda)
+				packed := make([]uint32, kp*mr)
+				for i := 0; i < mr; i++ {
+					for q := 0; q < lda; q++ {
+						if q < kp {
+							packed[q*mr+i] = rows[i*lda+q]
+						} else {
+							rows[i*lda+q] = 0x7fc07fc0
+						}
+					}
+				}
+				b := randPairs(r, kp*nr)
+				c := randSlice(r, (mr-1)*ldc+nr)
+				want := append([]float32(nil), c...)
+				GemmKernelBF16StridedA(kp, rows[:(mr-1)*lda+kp], lda, b, c, ldc, acc)
+				bf16TileRef(mr, nr, kp, packed, b, want, ldc, acc)
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("kp=%d lda=%d acc=%v: C[%d,%d] = %v, want %v", kp, lda, acc, i/ldc, i%ldc, c[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestRoundPairsBF16 compares the row rounding of every level with
+// FloatToBFloat on random and special values, for every length class
+// (whole 32-float blocks, a tail, an odd length), and checks that nothing
+// past the pairs is written.
+func TestRoundPairsBF16(t *testing.T) {
+	specials := []float32{0, float32(math.Copysign(0, -1)), 1 + 0x1p-8, 1 + 0x1p-7 + 0x1p-8, 0x1p-130, -0x1p-140,
+		float32(math.Inf(-1)), float32(math.NaN()), math.Float32frombits(0x7f800001), 3.3895314e38}
+	forEachLevel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(17, 18))
+		for _, n := range []int{1, 2, 31, 32, 33, 64, 95, 320, 1281} {
+			src := randSlice(r, n)
+			for i := range src {
+				if r.IntN(4) == 0 {
+					src[i] = specials[r.IntN(len(specials))]
+				}
+			}
+			qn := (n + 1) / 2
+			dst := make([]uint32, qn+4)
+			for i := range dst {
+				dst[i] = 0xdeadbeef
+			}
+			RoundPairsBF16(dst[:qn], src)
+			for q := 0; q < qn; q++ {
+				want := uint32(FloatToBFloat(src[2*q]))
+				if 2*q+1 < n {
+					want |= uint32(FloatToBFloat(src[2*q+1])) << 16
+				}
+				if dst[q] != want {
+					t.Fatalf("n=%d q=%d: %#08x, want %#08x", n, q, dst[q], want)
+				}
+			}
+			for _, v := range dst[qn:] {
+				if v != 0xdeadbeef {
+					t.Fatalf("n=%d: wrote past the pairs", n)
+				}
+			}
+		}
+	})
+}

@@ -139,6 +139,11 @@ func siluAVX512(dst *float32, src *float32, n int)
 //go:noescape
 func sgemmKernelBF16AVX512(kp int, a *uint32, b *uint32, c *float32, ldc int, accumulate bool)
 
+// sgemmKernelBF16StridedAAVX512 computes the 12×32 tile C (+)= A·B̃ with A row-major bf16 pairs (stride lda) and B̃ packed, with VDPBF16PS (see avogen).
+//
+//go:noescape
+func sgemmKernelBF16StridedAAVX512(kp int, a *uint32, lda int, b *uint32, c *float32, ldc int, accumulate bool)
+
 // bf16PeakAVX512 runs n iterations of 24 independent 16-lane VDPBF16PS.
 //
 //go:noescape
@@ -148,3 +153,8 @@ func bf16PeakAVX512(n int)
 //
 //go:noescape
 func pairsBF16AVX512(dst *uint32, src *float32, qn int, nv int)
+
+// roundPairsBF16AVX512 rounds n blocks of 32 consecutive floats to 16 bf16 pairs each (see avogen).
+//
+//go:noescape
+func roundPairsBF16AVX512(dst *uint32, src *float32, n int)

@@ -85,12 +85,29 @@ var zmm = []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z
 // each adding the two products of 16 lanes to the fp32 accumulators
 // Z0..Z23 (Z24, Z25 hold B̃, Z26..Z31 the broadcasts). The store is the
 // fp32 kernel's: overwrite C or add to it.
-func sgemmKernelBF16() {
-	text("sgemmKernelBF16AVX512", "func(kp int, a, b *uint32, c *float32, ldc int, accumulate bool)")
-	Doc(fmt.Sprintf("sgemmKernelBF16AVX512 computes the %d×%d tile C (+)= Ã·B̃ from panels of bf16 pairs with VDPBF16PS (see avogen).", bf16MR, 16*bf16NV))
+//
+// With strided, A is read in place from a row-major matrix of pairs
+// instead (pair q of row i at a[i·lda + q], i.e. A rounded to bf16 and
+// stored row by row, as RoundPairsBF16 writes it): the twelve row
+// addresses are one base pointer per three rows (R8..R11) plus
+// lda·{0, 1, 2}, as the fp32 strided kernel forms them.
+func sgemmKernelBF16(strided bool) {
+	name, sig := "sgemmKernelBF16AVX512", "func(kp int, a, b *uint32, c *float32, ldc int, accumulate bool)"
+	if strided {
+		name, sig = "sgemmKernelBF16StridedAAVX512", "func(kp int, a *uint32, lda int, b *uint32, c *float32, ldc int, accumulate bool)"
+	}
+	text(name, sig)
+	if strided {
+		Doc(fmt.Sprintf("%s computes the %d×%d tile C (+)= A·B̃ with A row-major bf16 pairs (stride lda) and B̃ packed, with VDPBF16PS (see avogen).", name, bf16MR, 16*bf16NV))
+	} else {
+		Doc(fmt.Sprintf("%s computes the %d×%d tile C (+)= Ã·B̃ from panels of bf16 pairs with VDPBF16PS (see avogen).", name, bf16MR, 16*bf16NV))
+	}
+	suffix := "BF16"
+	if strided {
+		suffix = "BF16S"
+	}
 	k, a, b, c, ldc := RAX, RSI, RDX, RDI, RBX
 	Load(Param("kp"), k)
-	Load(Param("a"), a)
 	Load(Param("b"), b)
 	Load(Param("c"), c)
 	Load(Param("ldc"), ldc)
@@ -102,34 +119,62 @@ func sgemmKernelBF16() {
 		PREFETCHT0(Mem{Base: R8, Disp: 127})
 		ADDQ(ldc, R8)
 	}
+	var aAt func(i int) Mem
+	var step func()
+	if strided {
+		lda := R12
+		bases := []Register{R8, R9, R10, R11}
+		Load(Param("a"), bases[0])
+		Load(Param("lda"), lda)
+		SHLQ(U8(2), lda)
+		for t := 1; t < len(bases); t++ {
+			LEAQ(Mem{Base: bases[t-1], Index: lda, Scale: 2}, bases[t])
+			ADDQ(lda, bases[t])
+		}
+		aAt = func(i int) Mem {
+			if i%3 == 0 {
+				return Mem{Base: bases[i/3]}
+			}
+			return Mem{Base: bases[i/3], Index: lda, Scale: uint8(i % 3)}
+		}
+		step = func() {
+			for _, p := range bases {
+				ADDQ(U8(4), p)
+			}
+		}
+	} else {
+		Load(Param("a"), a)
+		aAt = func(i int) Mem { return Mem{Base: a, Disp: 4 * i} }
+		step = func() { ADDQ(U32(4*bf16MR), a) }
+	}
 	acc := func(i, v int) int { return i*bf16NV + v }
 	for r := 0; r < bf16MR*bf16NV; r++ {
 		VXORPS(zmm[r], zmm[r], zmm[r])
 	}
 	TESTQ(k, k)
-	JZ(LabelRef("storeBF16"))
-	Label("loopBF16")
+	JZ(LabelRef("store" + suffix))
+	Label("loop" + suffix)
 	const bReg, aReg = 24, 26
 	for v := 0; v < bf16NV; v++ {
 		VMOVUPS(Mem{Base: b, Disp: 64 * v}, zmm[bReg+v])
 	}
 	for i := 0; i < bf16MR; i++ {
 		t := aReg + i%6
-		VPBROADCASTD(Mem{Base: a, Disp: 4 * i}, zmm[t])
+		VPBROADCASTD(aAt(i), zmm[t])
 		for v := 0; v < bf16NV; v++ {
 			d := acc(i, v)
 			raw(fmt.Sprintf("VDPBF16PS Z%d, Z%d, Z%d", t, bReg+v, d), vdpbf16ps(d, bReg+v, t))
 		}
 	}
-	ADDQ(U32(4*bf16MR), a)
+	step()
 	ADDQ(U32(4*16*bf16NV), b)
 	DECQ(k)
-	JNZ(LabelRef("loopBF16"))
+	JNZ(LabelRef("loop" + suffix))
 
-	Label("storeBF16")
+	Label("store" + suffix)
 	accum := Load(Param("accumulate"), CL)
 	TESTB(accum, accum)
-	JZ(LabelRef("overwriteBF16"))
+	JZ(LabelRef("overwrite" + suffix))
 	for i := 0; i < bf16MR; i++ {
 		for v := 0; v < bf16NV; v++ {
 			m := Mem{Base: c, Disp: 64 * v}
@@ -140,7 +185,7 @@ func sgemmKernelBF16() {
 	}
 	VZEROUPPER()
 	RET()
-	Label("overwriteBF16")
+	Label("overwrite" + suffix)
 	for i := 0; i < bf16MR; i++ {
 		for v := 0; v < bf16NV; v++ {
 			VMOVUPS(zmm[acc(i, v)], Mem{Base: c, Disp: 64 * v})
@@ -221,13 +266,46 @@ func pairsBF16() {
 	RET()
 }
 
+// roundPairsBF16 emits the rounding of a row-major float32 row to bf16
+// pairs in place order, 32 floats (16 pairs) per step:
+//
+//	dst[q] = bf16(src[2q]) | bf16(src[2q+1]) << 16      (q < 16·n)
+//
+// VCVTNE2PS2BF16 with the first 16 floats as its low source and the next
+// 16 as its high one writes exactly these 16 pairs, in order: no permute
+// (unlike pairsBF16, which pairs two rows of a panel).
+func roundPairsBF16() {
+	text("roundPairsBF16AVX512", "func(dst *uint32, src *float32, n int)")
+	Doc("roundPairsBF16AVX512 rounds n blocks of 32 consecutive floats to 16 bf16 pairs each (see avogen).")
+	dst, src, n := RDI, RSI, RAX
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("n"), n)
+	TESTQ(n, n)
+	JZ(LabelRef("doneRound"))
+	Label("loopRound")
+	VMOVUPS(Mem{Base: src}, Z0)
+	VMOVUPS(Mem{Base: src, Disp: 64}, Z1)
+	raw("VCVTNE2PS2BF16 Z2, Z1, Z0", vcvtne2ps2bf16(2, 1, 0))
+	VMOVDQU32(Z2, Mem{Base: dst})
+	ADDQ(U32(128), src)
+	ADDQ(U8(64), dst)
+	DECQ(n)
+	JNZ(LabelRef("loopRound"))
+	Label("doneRound")
+	VZEROUPPER()
+	RET()
+}
+
 // bf16Kernels emits the AVX512-BF16 kernels and their constant.
 func bf16Kernels() {
 	pairInterleave = GLOBL("pairinterleave", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
 		DATA(4*i, U32(uint32(i)|uint32(i+16)<<16))
 	}
-	sgemmKernelBF16()
+	sgemmKernelBF16(false)
+	sgemmKernelBF16(true)
 	bf16Peak()
 	pairsBF16()
+	roundPairsBF16()
 }
