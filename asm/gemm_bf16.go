@@ -76,7 +76,15 @@ func GemmKernelBF16StridedA(kp int, a []uint32, lda int, b []uint32, c []float32
 // length zero. This is A's side of GemmKernelBF16StridedA: a row of
 // activations, contiguous along the depth, becomes a row of pairs with no
 // transposition. Uses VCVTNE2PS2BF16 with AVX512-BF16.
-func RoundPairsBF16(dst []uint32, src []float32) {
+func RoundPairsBF16(dst []uint32, src []float32) { RoundPairsBF16Prefetch(dst, src, 0) }
+
+// RoundPairsBF16Prefetch is RoundPairsBF16 that also asks for the memory
+// ahead floats past each value it reads to be brought into the L2 cache
+// (a prefetch hint: it never faults and changes no result; levels without
+// the vector kernel ignore it). The bf16 GEMM converts A block by block
+// and points this at the next block's rows, so that they arrive from
+// memory while the micro-kernel runs on this one.
+func RoundPairsBF16Prefetch(dst []uint32, src []float32, ahead int) {
 	n := len(src)
 	if n == 0 {
 		return
@@ -85,7 +93,7 @@ func RoundPairsBF16(dst []uint32, src []float32) {
 	done := 0
 	if roundPairsFn != nil && n >= 32 {
 		done = n / 32 * 32
-		roundPairsFn(&dst[0], &src[0], n/32)
+		roundPairsFn(&dst[0], &src[0], n/32, 4*ahead)
 	}
 	roundPairsGeneric(dst[done/2:], src[done:])
 }

@@ -2571,18 +2571,21 @@ donePairs:
 	VZEROUPPER
 	RET
 
-// func roundPairsBF16AVX512(dst *uint32, src *float32, n int)
-// Requires: AVX, AVX512F
-TEXT ·roundPairsBF16AVX512(SB), NOSPLIT, $0-24
+// func roundPairsBF16AVX512(dst *uint32, src *float32, n int, ahead int)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·roundPairsBF16AVX512(SB), NOSPLIT, $0-32
 	MOVQ  dst+0(FP), DI
 	MOVQ  src+8(FP), SI
 	MOVQ  n+16(FP), AX
+	MOVQ  ahead+24(FP), DX
 	TESTQ AX, AX
 	JZ    doneRound
 
 loopRound:
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z1
+	PREFETCHT1 (SI)(DX*1)
+	PREFETCHT1 64(SI)(DX*1)
+	VMOVUPS    (SI), Z0
+	VMOVUPS    64(SI), Z1
 
 	// VCVTNE2PS2BF16 Z2, Z1, Z0
 	LONG      $0x4877f262

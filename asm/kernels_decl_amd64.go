@@ -154,7 +154,7 @@ func bf16PeakAVX512(n int)
 //go:noescape
 func pairsBF16AVX512(dst *uint32, src *float32, qn int, nv int)
 
-// roundPairsBF16AVX512 rounds n blocks of 32 consecutive floats to 16 bf16 pairs each (see avogen).
+// roundPairsBF16AVX512 rounds n blocks of 32 consecutive floats to 16 bf16 pairs each, prefetching src+ahead bytes into L2 (see avogen).
 //
 //go:noescape
-func roundPairsBF16AVX512(dst *uint32, src *float32, n int)
+func roundPairsBF16AVX512(dst *uint32, src *float32, n int, ahead int)

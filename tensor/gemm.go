@@ -160,7 +160,10 @@ func checkWeight(op string, w *Weight, rows, k int) {
 // the transposing gathers that packing does.
 //
 // For the bf16 kernel (gemm_bf16.go) only pack is used, or pairs: the
-// whole operand prepacked as bf16 pair panels (prepackBF16).
+// whole operand prepacked as bf16 pair panels (prepackBF16), or (left
+// only, rows non-nil) a row-major float32 A with row stride ld that is
+// rounded block by block to rows of pairs, which the strided bf16 kernel
+// reads in place (every level has it).
 type operand struct {
 	pack   packer
 	direct []float32
@@ -168,15 +171,16 @@ type operand struct {
 	panels []float32
 	decode rowDecoder
 	pairs  []uint32
+	rows   []float32
 }
 
 // rowMajorA describes a row-major A [m×k] (stride lda): read in place when
 // the CPU level has the strided kernel, else packed.
 func rowMajorA(a []float32, lda int) operand {
 	if asm.HasGemmKernelStridedA() {
-		return operand{pack: packRowsContig(a, lda), direct: a, ld: lda}
+		return operand{pack: packRowsContig(a, lda), direct: a, ld: lda, rows: a}
 	}
-	return operand{pack: packRowsContig(a, lda)}
+	return operand{pack: packRowsContig(a, lda), ld: lda, rows: a}
 }
 
 // smallM is the largest m served by the matrix-vector paths: with so few
@@ -259,6 +263,8 @@ func gemmDriver(m, n, k int, opA, opB operand, c []float32, ldc int, accumulate 
 		mr, nr = asm.GemmTileBF16()
 		block, prepackOp = gemmBlockBF16, prepackBF16
 		opA, opB = packOnly(opA), packOnly(opB)
+	} else {
+		opA.rows, opB.rows = nil, nil // a bf16 feature
 	}
 	mTiles, nTiles := (m+mr-1)/mr, (n+nr-1)/nr
 	threads := Threads()
@@ -294,7 +300,7 @@ func gemmDriver(m, n, k int, opA, opB operand, c []float32, ldc int, accumulate 
 	// The shared operand: unless it is read in place, pack it once, the
 	// workers sharing the packing, instead of once per worker, when its
 	// panels are small enough to hold (a weight's, a few tokens').
-	inPlace := func(o *operand) bool { return o.panels != nil || o.direct != nil || o.pairs != nil }
+	inPlace := func(o *operand) bool { return o.panels != nil || o.direct != nil || o.pairs != nil || o.rows != nil }
 	if !inPlace(shared) && (rows+tile-1)/tile*tile*k <= prepackMaxFloats {
 		var release func()
 		*shared, release = prepackOp(shared.pack, rows, k, tile)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -159,6 +160,52 @@ func BenchmarkConv2d(b *testing.B) {
 				g := 2 * 320 * 320 * 9 * 64 * 64 / per / 1e9
 				b.ReportMetric(g, "GFLOP/s")
 				b.ReportMetric(100*g/peak, "%peak")
+			})
+		}
+	}
+}
+
+// BenchmarkMatMulBF16Ratio: BenchmarkMatMulBF16Ratio/<dtype>/<M>x<K>x<N>,
+// the speed of GemmW in bf16 over fp32 on the large UNet shapes, one
+// thread, measured by alternating the two precisions call by call in this
+// process (so that both see the same load on a shared machine): reports
+// the median ratio t_fp32/t_bf16 over the rounds and its smallest and
+// largest value, and the median GFLOP/s of each.
+func BenchmarkMatMulBF16Ratio(b *testing.B) {
+	defer SetThreads(0)
+	const rounds = 9
+	for _, dt := range []DType{F16, BF16} {
+		for _, s := range benchShapes[:5] {
+			m, k, n := s[0], s[1], s[2]
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", dt, m, k, n), func(b *testing.B) {
+				r := rand.New(rand.NewPCG(1, 2))
+				w, _ := randWeight(r, dt, n, k)
+				a, c := randFloats(r, m*k), make([]float32, m*n)
+				SetThreads(1)
+				timeOne := func(p Precision) float64 {
+					w.Precision = p
+					start := time.Now()
+					GemmW(m, n, k, a, k, w, c, n, false)
+					return time.Since(start).Seconds()
+				}
+				timeOne(PrecisionFP32) // warm the scratch pools
+				timeOne(PrecisionBF16)
+				var ratios, t32, t16 []float64
+				for range b.N {
+					for range rounds {
+						f, h := timeOne(PrecisionFP32), timeOne(PrecisionBF16)
+						ratios, t32, t16 = append(ratios, f/h), append(t32, f), append(t16, h)
+					}
+				}
+				slices.Sort(ratios)
+				slices.Sort(t32)
+				slices.Sort(t16)
+				flop := 2 * float64(m) * float64(n) * float64(k)
+				b.ReportMetric(ratios[len(ratios)/2], "x_bf16")
+				b.ReportMetric(ratios[0], "x_min")
+				b.ReportMetric(ratios[len(ratios)-1], "x_max")
+				b.ReportMetric(flop/t32[len(t32)/2]/1e9, "GFLOP/s_fp32")
+				b.ReportMetric(flop/t16[len(t16)/2]/1e9, "GFLOP/s_bf16")
 			})
 		}
 	}

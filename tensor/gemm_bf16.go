@@ -12,14 +12,15 @@ import "github.com/godiffusion/godiffusion/asm"
 // does not depend on the CPU level: every level's bf16 kernel rounds as the
 // pure-Go twin, and the blocking (kcb) is the same at every level.
 
-// packOnly keeps what the bf16 path can use of an operand: its packer (or
-// its bf16 pairs). Row-major operands read in place and decoded blocks
-// are float32-kernel features.
+// packOnly keeps what the bf16 path can use of an operand: its packer, its
+// bf16 pairs, and (A only) its float32 rows, which gemmBlockBF16 rounds to
+// rows of pairs for the strided bf16 kernel. Float32 panels and decoded
+// blocks are float32-kernel features.
 func packOnly(o operand) operand {
 	if o.panels != nil {
 		panic("tensor: float32 panels given to the bf16 GEMM")
 	}
-	return operand{pack: o.pack, pairs: o.pairs}
+	return operand{pack: o.pack, pairs: o.pairs, rows: o.rows, ld: o.ld}
 }
 
 // bf16DepthBlock returns the depth block of the bf16 path for depth k:
@@ -30,18 +31,40 @@ func bf16DepthBlock(k int) int {
 	return kcb + kcb%2
 }
 
+// pairStride is the row stride (in pairs) of A's rounded rows for depth
+// blocks of kp pairs: kp, skewed by 16 when the rows would be a multiple
+// of 1 KiB apart and the strided kernel's twelve rows would share L1 sets.
+func pairStride(kp int) int {
+	if kp%256 == 0 {
+		return kp + 16
+	}
+	return kp
+}
+
 // gemmBlockBF16 is gemmBlock for the bf16 kernel: the m×n rectangle of C
 // at row i0, column j0 of the operands, in mr×nr tiles of the bf16 kernel.
+//
+// A row-major A (opA.rows, the activations of a linear layer) is never
+// transposed: each mc×kc block is rounded row by row to pairs
+// (asm.RoundPairsBF16, one sequential pass) and the strided kernel
+// (asm.GemmKernelBF16StridedA) broadcasts each row's pairs from there.
+// Other operands are packed as float32 panels and rounded to pair panels
+// (asm.PackPairsBF16). As in gemmBlock, a C whose row stride is a multiple
+// of 1 KiB is accumulated in a skewed buffer when the depth takes several
+// blocks.
 func gemmBlockBF16(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, accumulate bool, mr, nr int) {
 	kcb := bf16DepthBlock(k)
+	nkb := (k + kcb - 1) / kcb
 	kP := (k + 1) / 2 // pairs of the whole depth (prepacked strips)
 	mcb := max(mr, mcMax/mr*mr)
 	ncb := min(ncMax, max(nr, bBlockFloats/kcb/nr*nr), (n+nr-1)/nr*nr)
+	lda := pairStride((kcb + 1) / 2)
 
 	// Float32 panels are packed into f32 (the larger of the two blocks),
-	// then rounded into pairsA / pairsB (half the floats each).
+	// then rounded into pa / pb (half the floats each); pa also holds A's
+	// rounded rows (mcb rows of lda pairs).
 	f32 := getScratch(max(mcb, ncb) * kcb)
-	pa := getScratch(mcb * kcb / 2)
+	pa := getScratch(mcb * max(kcb/2, lda))
 	tmp := getScratch(kcb*max(mr, nr) + mr*nr)
 	defer putScratch(f32)
 	defer putScratch(pa)
@@ -53,6 +76,13 @@ func gemmBlockBF16(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, 
 	}
 	scratch, tile := (*tmp)[:kcb*max(mr, nr)], (*tmp)[kcb*max(mr, nr):]
 
+	cOut, ldcOut := c, ldc
+	var bufC *[]float32
+	if ldc%256 == 0 && nkb > 1 && m*(ncb+16) <= cBufFloats {
+		bufC = getScratch(m * (ncb + 16))
+		defer putScratch(bufC)
+	}
+
 	// toPairs rounds the float32 panels of a block of rows (whole tiles of
 	// tile rows, depth kc) to pair panels of depth kp.
 	toPairs := func(dst []uint32, rows, kc, tile int) {
@@ -63,6 +93,19 @@ func gemmBlockBF16(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, 
 	}
 	for jc := 0; jc < n; jc += ncb {
 		nc := min(ncb, n-jc)
+		c, ldc := cOut[jc:], ldcOut
+		if bufC != nil {
+			// The buffer starts as C's block when accumulating, so that
+			// every element is summed in the same order as without it
+			// (C + block₀ + block₁ …): the result does not depend on
+			// whether the buffer is used (nr, hence ncb, differs by level).
+			c, ldc = *bufC, ncb+16
+			if accumulate {
+				for i := 0; i < m; i++ {
+					copy(c[i*ldc:i*ldc+nc], cOut[i*ldcOut+jc:])
+				}
+			}
+		}
 		for pc := 0; pc < k; pc += kcb {
 			kc := min(kcb, k-pc)
 			kp := (kc + 1) / 2
@@ -76,7 +119,20 @@ func gemmBlockBF16(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, 
 			for ic := 0; ic < m; ic += mcb {
 				mc := min(mcb, m-ic)
 				aPairs := asm.Uint32s(*pa)
-				if opA.pairs == nil {
+				switch {
+				case opA.pairs != nil: // read in place below
+				case opA.rows != nil:
+					// Prefetch the next block converted: the next mcb
+					// rows at the same depth.
+					ahead := mcb * opA.ld
+					for i := 0; i < mc; i++ {
+						src := opA.rows[(i0+ic+i)*opA.ld+pc:]
+						asm.RoundPairsBF16Prefetch(aPairs[i*lda:i*lda+kp], src[:kc], ahead)
+					}
+					for i := mc; i%mr != 0; i++ { // zero rows of the ragged last tile
+						clear(aPairs[i*lda : i*lda+kp])
+					}
+				default:
 					opA.pack(*f32, i0+ic, mc, pc, kc, mr, scratch)
 					toPairs(aPairs, mc, kc, mr)
 				}
@@ -89,19 +145,23 @@ func gemmBlockBF16(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, 
 					}
 					nrr := min(nr, nc-jr)
 					for ir := 0; ir < mc; ir += mr {
+						mrr := min(mr, mc-ir)
+						cp := c[(ic+ir)*ldc+jr:]
 						var ap []uint32
-						if opA.pairs != nil {
-							ap = opA.pairs[(i0+ic+ir)*kP+pc/2*mr:]
-						} else {
+						switch {
+						case opA.rows != nil:
+							ap = aPairs[ir*lda:]
+						case opA.pairs != nil:
+							ap = opA.pairs[(i0+ic+ir)*kP+pc/2*mr:] // strip (i0+ic+ir)/mr, pair pc/2
+						default:
 							ap = aPairs[ir*kp:]
 						}
-						mrr := min(mr, mc-ir)
-						cp := c[(ic+ir)*ldc+jc+jr:]
+						strided := opA.rows != nil
 						if mrr == mr && nrr == nr {
-							asm.GemmKernelBF16(kp, ap, bp, cp, ldc, add)
+							bf16Tile(strided, kp, ap, lda, bp, cp, ldc, add)
 							continue
 						}
-						asm.GemmKernelBF16(kp, ap, bp, tile, nr, false)
+						bf16Tile(strided, kp, ap, lda, bp, tile, nr, false)
 						for i := 0; i < mrr; i++ {
 							dst, src := cp[i*ldc:i*ldc+nrr], tile[i*nr:i*nr+nrr]
 							if add {
@@ -116,6 +176,21 @@ func gemmBlockBF16(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, 
 				}
 			}
 		}
+		if bufC != nil {
+			for i := 0; i < m; i++ {
+				copy(cOut[i*ldcOut+jc:i*ldcOut+jc+nc], c[i*ldc:i*ldc+nc])
+			}
+		}
+	}
+}
+
+// bf16Tile runs the bf16 micro-kernel on one tile: with strided, A's
+// pairs are rows of stride lda (GemmKernelBF16StridedA), else a panel.
+func bf16Tile(strided bool, kp int, ap []uint32, lda int, bp []uint32, c []float32, ldc int, add bool) {
+	if strided {
+		asm.GemmKernelBF16StridedA(kp, ap, lda, bp, c, ldc, add)
+	} else {
+		asm.GemmKernelBF16(kp, ap, bp, c, ldc, add)
 	}
 }
 

@@ -273,17 +273,23 @@ func pairsBF16() {
 //
 // VCVTNE2PS2BF16 with the first 16 floats as its low source and the next
 // 16 as its high one writes exactly these 16 pairs, in order: no permute
-// (unlike pairsBF16, which pairs two rows of a panel).
+// (unlike pairsBF16, which pairs two rows of a panel). Each step also
+// prefetches the two cache lines ahead bytes past the ones it reads into
+// L2 (a hint, which never faults): the GEMM points it at the next block's
+// rows, so that they arrive from memory while the kernel runs.
 func roundPairsBF16() {
-	text("roundPairsBF16AVX512", "func(dst *uint32, src *float32, n int)")
-	Doc("roundPairsBF16AVX512 rounds n blocks of 32 consecutive floats to 16 bf16 pairs each (see avogen).")
-	dst, src, n := RDI, RSI, RAX
+	text("roundPairsBF16AVX512", "func(dst *uint32, src *float32, n, ahead int)")
+	Doc("roundPairsBF16AVX512 rounds n blocks of 32 consecutive floats to 16 bf16 pairs each, prefetching src+ahead bytes into L2 (see avogen).")
+	dst, src, n, ahead := RDI, RSI, RAX, RDX
 	Load(Param("dst"), dst)
 	Load(Param("src"), src)
 	Load(Param("n"), n)
+	Load(Param("ahead"), ahead)
 	TESTQ(n, n)
 	JZ(LabelRef("doneRound"))
 	Label("loopRound")
+	PREFETCHT1(Mem{Base: src, Index: ahead, Scale: 1})
+	PREFETCHT1(Mem{Base: src, Index: ahead, Scale: 1, Disp: 64})
 	VMOVUPS(Mem{Base: src}, Z0)
 	VMOVUPS(Mem{Base: src, Disp: 64}, Z1)
 	raw("VCVTNE2PS2BF16 Z2, Z1, Z0", vcvtne2ps2bf16(2, 1, 0))
