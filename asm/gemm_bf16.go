@@ -58,15 +58,23 @@ func GemmKernelBF16(kp int, a, b []uint32, c []float32, ldc int, accumulate bool
 //	C[i·ldc + j] (+)= Σ_{q<kp} Σ_{t∈{1,0}} A(i, 2q+t)·B(2q+t, j),   A(i, 2q+t) = half t of a[i·lda + q]
 //
 // rounded exactly as GemmKernelBF16 (the same pairs in the same order, so
-// the same bits). Every level provides it. It panics if a slice is too
-// short.
+// the same bits). It panics if the level lacks it (see
+// HasGemmKernelBF16StridedA: AVX512-BF16 and the pure-Go twin have it) or
+// a slice is too short.
 func GemmKernelBF16StridedA(kp int, a []uint32, lda int, b []uint32, c []float32, ldc int, accumulate bool) {
 	mr, nr := bf16MR, bf16NR
+	if bf16StridedA == nil {
+		panic("asm.GemmKernelBF16StridedA: not available at level " + level)
+	}
 	if kp <= 0 || lda < kp || len(a) < (mr-1)*lda+kp || len(b) < kp*nr || ldc < nr || len(c) < (mr-1)*ldc+nr {
 		panic("asm.GemmKernelBF16StridedA: bad kp or slice too short")
 	}
 	bf16StridedA(kp, &a[0], lda, &b[0], &c[0], ldc, accumulate)
 }
+
+// HasGemmKernelBF16StridedA reports whether the installed level provides
+// GemmKernelBF16StridedA (else A is packed into pair panels).
+func HasGemmKernelBF16StridedA() bool { return bf16StridedA != nil }
 
 // RoundPairsBF16 rounds a float32 row to bf16 pairs, in place order:
 //

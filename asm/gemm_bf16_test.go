@@ -33,8 +33,18 @@ func bf16TileRef(mr, nr, kp int, a, b []uint32, c []float32, ldc int, accumulate
 	}
 }
 
+// levelTileRef is the reference of the installed level's bf16 arithmetic
+// (BF16Rounding): bf16TileRef or, for Arm's BFDOT, bf16TileBFDOT.
+func levelTileRef(mr, nr, kp int, a, b []uint32, c []float32, ldc int, accumulate bool) {
+	if BF16Rounding() == "bfdot-odd" {
+		bf16TileBFDOT(mr, nr, kp, a, b, c, ldc, accumulate)
+		return
+	}
+	bf16TileRef(mr, nr, kp, a, b, c, ldc, accumulate)
+}
+
 // TestGemmKernelBF16 compares the bf16 micro-kernel of every level with
-// the pure-Go reference bit for bit, for every k class (0, 1, odd, even,
+// the pure-Go reference of its arithmetic bit for bit, for every k class (0, 1, odd, even,
 // around the unrolling), overwrite and accumulate, and checks that nothing
 // outside the tile is written.
 func TestGemmKernelBF16(t *testing.T) {
@@ -49,7 +59,7 @@ func TestGemmKernelBF16(t *testing.T) {
 				c := randSlice(r, (mr-1)*ldc+nr)
 				want := append([]float32(nil), c...)
 				GemmKernelBF16(kp, a, b, c, ldc, acc)
-				bf16TileRef(mr, nr, kp, a, b, want, ldc, acc)
+				levelTileRef(mr, nr, kp, a, b, want, ldc, acc)
 				for i := range c {
 					if math.Float32bits(c[i]) != math.Float32bits(want[i]) {
 						t.Fatalf("kp=%d acc=%v: C[%d,%d] = %v (%#x), want %v (%#x)", kp, acc, i/ldc, i%ldc, c[i], math.Float32bits(c[i]), want[i], math.Float32bits(want[i]))
@@ -68,16 +78,22 @@ func TestGemmKernelBF16(t *testing.T) {
 //	h = 3u/4, l = u/2:   1 + h → 1 + u, + l → 1 + 2u (tie to even)  (one rounding of 1 + 5u/4: 1 + u)
 //
 // so the first case excludes the low-first order and the second a fused
-// pair. Every level must give the high-first, two-roundings values.
+// pair. Every "fma-rne" level must give the high-first, two-roundings
+// values. Arm's BFDOT ("bfdot-odd") sums the pair first, h + l = 5u/4
+// exactly, then 1 + 5u/4 rounds to odd: 1 + u in both cases.
 func TestGemmKernelBF16Order(t *testing.T) {
 	bf := func(f float32) uint32 { return uint32(FloatToBFloat(f)) }
 	const u = 0x1p-23
 	forEachLevel(t, func(t *testing.T) {
 		mr, nr := GemmTileBF16()
+		second := float32(1 + 2*u)
+		if BF16Rounding() == "bfdot-odd" {
+			second = 1 + u
+		}
 		for _, tc := range []struct {
 			pair uint32
 			want float32
-		}{{bf(0.75*u) | bf(0.5*u)<<16, 1 + u}, {bf(0.5*u) | bf(0.75*u)<<16, 1 + 2*u}} {
+		}{{bf(0.75*u) | bf(0.5*u)<<16, 1 + u}, {bf(0.5*u) | bf(0.75*u)<<16, second}} {
 			a, b := make([]uint32, 2*mr), make([]uint32, 2*nr)
 			for i := 0; i < mr; i++ {
 				a[i], a[mr+i] = bf(1), tc.pair
@@ -157,6 +173,9 @@ func TestPeakBF16(t *testing.T) {
 // poisoned with NaNs, so reading them shows), for every kp class.
 func TestGemmKernelBF16StridedA(t *testing.T) {
 	forEachLevel(t, func(t *testing.T) {
+		if !HasGemmKernelBF16StridedA() {
+			t.Skipf("level %s has no strided bf16 kernel (A is packed)", Level())
+		}
 		r := rand.New(rand.NewPCG(15, 16))
 		mr, nr := GemmTileBF16()
 		for _, kp := range []int{1, 2, 3, 8, 9, 33, 160, 192} {

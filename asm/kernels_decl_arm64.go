@@ -29,3 +29,9 @@ func dotNEON(x, y *float32, n int) float32 {
 	return ((p[0] + p[4]) + (p[8] + p[12])) + ((p[1] + p[5]) + (p[9] + p[13])) +
 		((p[2] + p[6]) + (p[10] + p[14])) + ((p[3] + p[7]) + (p[11] + p[15]))
 }
+
+//go:noescape
+func sgemmKernelBF16NEON(kp int, a, b *uint32, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func bf16PeakNEON(n int)

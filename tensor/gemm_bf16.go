@@ -9,8 +9,10 @@ import "github.com/godiffusion/godiffusion/asm"
 // one uint32) that asm.GemmKernelBF16 multiplies with fp32 accumulation.
 // Depth blocks start at even depths, so a block's pairs are the operand's
 // pairs; an odd depth is padded with a zero in its last pair. The result
-// does not depend on the CPU level: every level's bf16 kernel rounds as the
-// pure-Go twin, and the blocking (kcb) is the same at every level.
+// does not depend on the CPU level among levels of the same arithmetic
+// (asm.BF16Rounding: VDPBF16PS and the pure-Go twin round alike, Arm's
+// BFDOT rounds to odd): every kernel rounds as its twin, and the blocking
+// (kcb) is the same at every level.
 
 // packOnly keeps what the bf16 path can use of an operand: its packer, its
 // bf16 pairs, and (A only) its float32 rows, which gemmBlockBF16 rounds to
@@ -19,6 +21,9 @@ import "github.com/godiffusion/godiffusion/asm"
 func packOnly(o operand) operand {
 	if o.panels != nil {
 		panic("tensor: float32 panels given to the bf16 GEMM")
+	}
+	if !asm.HasGemmKernelBF16StridedA() {
+		return operand{pack: o.pack, pairs: o.pairs}
 	}
 	return operand{pack: o.pack, pairs: o.pairs, rows: o.rows, ld: o.ld}
 }

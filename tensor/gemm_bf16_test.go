@@ -24,8 +24,9 @@ func roundBF16(x []float32) []float32 {
 // multi-threaded, with and without the shared operand prepacked. Each
 // result must (1) match gonum run on the operands rounded to bf16 within
 // the float32 accumulation bound of checkGemm, and (2) be bit for bit the
-// result of the first (best) level: every level's bf16 kernel rounds as
-// the pure-Go twin and the blocking does not depend on the level.
+// result of the first (best) level of the same arithmetic
+// (asm.BF16Rounding): every such level's bf16 kernel rounds as its pure-Go
+// twin and the blocking does not depend on the level.
 func TestGemmBF16(t *testing.T) {
 	defer SetPrecision(PrecisionDefault)
 	defer SetThreads(0)
@@ -63,8 +64,9 @@ func TestGemmBF16(t *testing.T) {
 				Gemm(s.transA, s.transB, s.m, s.n, s.k, a, lda, b, ldb, c, ldc, s.acc)
 				what := fmt.Sprintf("t%d prepack<=%d %+v", cfg.th, cfg.limit, s)
 				worst = max(worst, checkGemm(t, what, s.m, s.n, s.k, c, want, mag, ldc))
-				if f, ok := first[what]; !ok {
-					first[what] = c
+				key := what + " " + asm.BF16Rounding()
+				if f, ok := first[key]; !ok {
+					first[key] = c
 				} else {
 					for i := range c {
 						if math.Float32bits(c[i]) != math.Float32bits(f[i]) {
