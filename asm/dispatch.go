@@ -26,8 +26,8 @@ var (
 	bf16Rounding         string // see BF16Rounding
 	bf16Kernel           func(kp int, a, b *uint32, c *float32, ldc int, accumulate bool)
 	bf16StridedA         func(kp int, a *uint32, lda int, b *uint32, c *float32, ldc int, accumulate bool) // nil: not provided
-	pairsFn              func(dst *uint32, src *float32, qn, nv int)   // tiles of 16·nv; nil: not provided
-	roundPairsFn         func(dst *uint32, src *float32, n, ahead int) // n blocks of 32 floats; nil: not provided
+	pairsFn              func(dst *uint32, src *float32, qn, nv int)                                       // tiles of 16·nv; nil: not provided
+	roundPairsFn         func(dst *uint32, src *float32, n, ahead int)                                     // n blocks of 32 floats; nil: not provided
 	peakBF16FlopsPerIter int
 	peakBF16Fn           func(n int)
 
