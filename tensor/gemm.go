@@ -58,8 +58,9 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 		}
 		return
 	}
-	if asm.HasGemmKernelStridedA() && (n-m)*k > m*n && prec == PrecisionFP32 {
-		gemmWSwapped(m, n, k, a, lda, w, c, ldc, accumulate)
+	if (n-m)*k > m*n && (prec == PrecisionFP32 && asm.HasGemmKernelStridedA() ||
+		prec == PrecisionBF16 && asm.HasGemmKernelBF16StridedA()) {
+		gemmWSwapped(m, n, k, a, lda, w, c, ldc, accumulate, prec)
 		return
 	}
 	gemmDriver(m, n, k, rowMajorA(a, lda), operand{pack: packWeightRows(w, k)}, c, ldc, accumulate, prec)
@@ -74,15 +75,26 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 // it saves more packing than that: (n−m)·k > m·n.
 //
 // A float32 W is read in place; any other dtype is decoded block by block
-// into row-major float32 (operand.decode), a plain conversion.
-func gemmWSwapped(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, accumulate bool) {
+// into row-major float32 (operand.decode), a plain conversion. In bf16
+// (prec) the rows of W are then rounded to rows of pairs for the strided
+// bf16 kernel (gemmBlockBF16), so W is never transposed either.
+func gemmWSwapped(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, accumulate bool, prec Precision) {
+	_, nrT := asm.GemmTile() // the transposing strips below
 	mr, nr := asm.GemmTile()
+	block, prepackOp := gemmBlock, prepack
+	if prec == PrecisionBF16 {
+		mr, nr = asm.GemmTileBF16()
+		block, prepackOp = gemmBlockBF16, prepackBF16
+	}
 	buf := getScratch(n * m)
 	defer putScratch(buf)
 	ct := *buf
 	opW, opA := operand{decode: decodeWeightRows(w, k)}, operand{pack: packRowsContig(a, lda)}
 	if w.DType == F32 {
 		opW = rowMajorA(w.f32, k)
+		if prec == PrecisionBF16 {
+			opW = packOnly(opW)
+		}
 	}
 	tiles := (n + mr - 1) / mr
 	minChunk := tiles // one worker, as in gemmDriver
@@ -90,7 +102,7 @@ func gemmWSwapped(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc
 		// Every piece of work needs all of A: pack it once, the workers
 		// sharing the packing, and hand out pieces as in gemmDriver.
 		var release func()
-		opA, release = prepack(opA.pack, m, k, nr)
+		opA, release = prepackOp(opA.pack, m, k, nr)
 		defer release()
 		minChunk = 1
 	}
@@ -99,18 +111,18 @@ func gemmWSwapped(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc
 	// one pool round trip, not two.
 	ParallelDynamic(tiles, minChunk, func(lo, hi int) {
 		r0, r1 := lo*mr, min(hi*mr, n)
-		gemmBlock(r1-r0, m, k, r0, 0, opW, opA, ct[r0*m:], m, false, mr, nr)
+		block(r1-r0, m, k, r0, 0, opW, opA, ct[r0*m:], m, false, mr, nr)
 		// C[i, j] (+)= Cᵀ[j, i], one strip of nr columns of C at a time:
 		// the vector-gather panel packer transposes nr rows of Cᵀ into an
 		// m×nr block (t[i·nr + jj] = Cᵀ[j0+jj, i]) whose rows are copied out.
-		tmp := getScratch(m * nr)
+		tmp := getScratch(m * nrT)
 		defer putScratch(tmp)
 		t := *tmp
-		for j0 := r0; j0 < r1; j0 += nr {
-			cols := min(nr, r1-j0)
-			asm.PackPanel(t, ct[j0*m:], m, cols, m, nr)
+		for j0 := r0; j0 < r1; j0 += nrT {
+			cols := min(nrT, r1-j0)
+			asm.PackPanel(t, ct[j0*m:], m, cols, m, nrT)
 			for i := 0; i < m; i++ {
-				dst, src := c[i*ldc+j0:i*ldc+j0+cols], t[i*nr:i*nr+cols]
+				dst, src := c[i*ldc+j0:i*ldc+j0+cols], t[i*nrT:i*nrT+cols]
 				if accumulate {
 					asm.Axpy(1, src, dst)
 				} else {

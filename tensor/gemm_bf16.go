@@ -15,9 +15,9 @@ import "github.com/godiffusion/godiffusion/asm"
 // (kcb) is the same at every level.
 
 // packOnly keeps what the bf16 path can use of an operand: its packer, its
-// bf16 pairs, and (A only) its float32 rows, which gemmBlockBF16 rounds to
-// rows of pairs for the strided bf16 kernel. Float32 panels and decoded
-// blocks are float32-kernel features.
+// bf16 pairs, and (A only, where the level has the strided bf16 kernel)
+// its float32 rows or its row decoder, whose rows gemmBlockBF16 rounds to
+// rows of pairs. Float32 panels are a float32-kernel feature.
 func packOnly(o operand) operand {
 	if o.panels != nil {
 		panic("tensor: float32 panels given to the bf16 GEMM")
@@ -25,7 +25,7 @@ func packOnly(o operand) operand {
 	if !asm.HasGemmKernelBF16StridedA() {
 		return operand{pack: o.pack, pairs: o.pairs}
 	}
-	return operand{pack: o.pack, pairs: o.pairs, rows: o.rows, ld: o.ld}
+	return operand{pack: o.pack, pairs: o.pairs, rows: o.rows, ld: o.ld, decode: o.decode}
 }
 
 // bf16DepthBlock returns the depth block of the bf16 path for depth k:
@@ -126,6 +126,14 @@ func gemmBlockBF16(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, 
 				aPairs := asm.Uint32s(*pa)
 				switch {
 				case opA.pairs != nil: // read in place below
+				case opA.decode != nil: // a weight's rows: decoded, then rounded
+					opA.decode(*f32, i0+ic, mc, pc, kc, mr)
+					for i := 0; i < mc; i++ {
+						asm.RoundPairsBF16(aPairs[i*lda:i*lda+kp], (*f32)[i*kc:(i+1)*kc])
+					}
+					for i := mc; i%mr != 0; i++ {
+						clear(aPairs[i*lda : i*lda+kp])
+					}
 				case opA.rows != nil:
 					// Prefetch the next block converted: the next mcb
 					// rows at the same depth.
@@ -154,14 +162,14 @@ func gemmBlockBF16(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, 
 						cp := c[(ic+ir)*ldc+jr:]
 						var ap []uint32
 						switch {
-						case opA.rows != nil:
+						case opA.rows != nil || opA.decode != nil:
 							ap = aPairs[ir*lda:]
 						case opA.pairs != nil:
 							ap = opA.pairs[(i0+ic+ir)*kP+pc/2*mr:] // strip (i0+ic+ir)/mr, pair pc/2
 						default:
 							ap = aPairs[ir*kp:]
 						}
-						strided := opA.rows != nil
+						strided := opA.rows != nil || opA.decode != nil
 						if mrr == mr && nrr == nr {
 							bf16Tile(strided, kp, ap, lda, bp, cp, ldc, add)
 							continue
