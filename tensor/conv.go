@@ -59,14 +59,16 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 	prec := resolve(w.Precision)
 	wA := operand{pack: packWeightRows(w, k)}
 	mr, _ := asm.GemmTile()
-	prepackOp := prepack
 	if prec == PrecisionBF16 {
 		mr, _ = asm.GemmTileBF16()
-		prepackOp = prepackBF16
 	}
 	if (cout+mr-1)/mr*mr*k <= prepackMaxFloats {
 		var release func()
-		wA, release = prepackOp(wA.pack, cout, k, mr)
+		if prec == PrecisionBF16 {
+			wA, release = prepackWeightBF16(w, cout, k, mr)
+		} else {
+			wA, release = prepack(wA.pack, cout, k, mr)
+		}
 		defer release()
 	}
 	for b := 0; b < n; b++ {

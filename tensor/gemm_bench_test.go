@@ -210,3 +210,42 @@ func BenchmarkMatMulBF16Ratio(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConv2dBF16Ratio: the 3×3 320→320 convolution at 64×64 of
+// BenchmarkConv2d with an f16 weight, fp32 and bf16 alternated call by
+// call on one thread (see BenchmarkMatMulBF16Ratio): median ratio
+// t_fp32/t_bf16, its extremes, and the median GFLOP/s of each.
+func BenchmarkConv2dBF16Ratio(b *testing.B) {
+	defer SetThreads(0)
+	const rounds = 9
+	r := rand.New(rand.NewPCG(1, 2))
+	w, _ := randWeight(r, F16, 320, 320*9)
+	w.Shape = []int{320, 320, 3, 3}
+	x := FromData(randFloats(r, 320*64*64), 1, 320, 64, 64)
+	bias := randFloats(r, 320)
+	SetThreads(1)
+	timeOne := func(p Precision) float64 {
+		w.Precision = p
+		start := time.Now()
+		Conv2d(x, w, bias, 1, 1)
+		return time.Since(start).Seconds()
+	}
+	timeOne(PrecisionFP32)
+	timeOne(PrecisionBF16)
+	var ratios, t32, t16 []float64
+	for range b.N {
+		for range rounds {
+			f, h := timeOne(PrecisionFP32), timeOne(PrecisionBF16)
+			ratios, t32, t16 = append(ratios, f/h), append(t32, f), append(t16, h)
+		}
+	}
+	slices.Sort(ratios)
+	slices.Sort(t32)
+	slices.Sort(t16)
+	flop := 2.0 * 320 * 320 * 9 * 64 * 64
+	b.ReportMetric(ratios[len(ratios)/2], "x_bf16")
+	b.ReportMetric(ratios[0], "x_min")
+	b.ReportMetric(ratios[len(ratios)-1], "x_max")
+	b.ReportMetric(flop/t32[len(t32)/2]/1e9, "GFLOP/s_fp32")
+	b.ReportMetric(flop/t16[len(t16)/2]/1e9, "GFLOP/s_bf16")
+}

@@ -235,3 +235,33 @@ func prepackBF16(pack packer, rows, k, tile int) (op operand, release func()) {
 	})
 	return operand{pairs: pairs}, func() { panelPool.Put(buf) }
 }
+
+// prepackWeightBF16 is prepackBF16 for a weight W [rows, k] in any stored
+// dtype, without float32 panels: each row of a strip is decoded and
+// rounded to a row of pairs (asm.RoundPairsBF16, sequential), and the
+// strip's rows of pairs are then transposed into the pair panel with
+// asm.PackPanel, which moves 32-bit words without looking at them (half
+// the words a float32 panel has). The result is prepackBF16's, bit for
+// bit. Convolutions prepack their weight this way once per call.
+func prepackWeightBF16(w *Weight, rows, k, tile int) (op operand, release func()) {
+	strips := (rows + tile - 1) / tile
+	kP := (k + 1) / 2
+	buf := getPanels(strips * tile * kP)
+	panels := *buf
+	Parallel(strips, 1, func(lo, hi int) {
+		f32 := getScratch(k)
+		rowPairs := getScratch(tile * kP)
+		defer putScratch(f32)
+		defer putScratch(rowPairs)
+		rp := asm.Uint32s(*rowPairs)
+		for q := lo; q < hi; q++ {
+			n := min(tile, rows-q*tile)
+			for i := 0; i < n; i++ {
+				w.Decode(*f32, (q*tile+i)*k)
+				asm.RoundPairsBF16(rp[i*kP:(i+1)*kP], *f32)
+			}
+			asm.PackPanel(panels[q*tile*kP:(q+1)*tile*kP], *rowPairs, kP, n, kP, tile)
+		}
+	})
+	return operand{pairs: asm.Uint32s(panels)}, func() { panelPool.Put(buf) }
+}

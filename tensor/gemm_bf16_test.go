@@ -167,3 +167,32 @@ func TestConv2dBF16(t *testing.T) {
 		})
 	}
 }
+
+// TestPrepackWeightBF16: the weight prepacking of convolutions (rows of
+// pairs transposed) gives bit for bit the panels of prepackBF16 (float32
+// panels rounded), for every dtype, ragged strips and odd depths, at every
+// level and both tiles of its bf16 kernel.
+func TestPrepackWeightBF16(t *testing.T) {
+	forEachAsmLevel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(31, 32))
+		mr, nr := asm.GemmTileBF16()
+		for _, dt := range []DType{F32, F16, BF16, F8E4M3} {
+			for _, sh := range [][2]int{{5, 1}, {12, 7}, {31, 384}, {40, 801}} {
+				for _, tile := range []int{mr, nr} {
+					rows, k := sh[0], sh[1]
+					w, _ := randWeight(r, dt, rows, k)
+					want, rel1 := prepackBF16(packWeightRows(w, k), rows, k, tile)
+					got, rel2 := prepackWeightBF16(w, rows, k, tile)
+					n := (rows + tile - 1) / tile * tile * ((k + 1) / 2)
+					for i := 0; i < n; i++ {
+						if got.pairs[i] != want.pairs[i] {
+							t.Fatalf("%s %v tile %d: pair word %d = %#08x, want %#08x", dt, sh, tile, i, got.pairs[i], want.pairs[i])
+						}
+					}
+					rel1()
+					rel2()
+				}
+			}
+		}
+	})
+}
