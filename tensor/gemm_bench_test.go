@@ -169,8 +169,8 @@ func BenchmarkConv2d(b *testing.B) {
 // the speed of GemmW in bf16 over fp32 on the large UNet shapes, one
 // thread, measured by alternating the two precisions call by call in this
 // process (so that both see the same load on a shared machine): reports
-// the median ratio t_fp32/t_bf16 over the rounds and its smallest and
-// largest value, and the median GFLOP/s of each.
+// the median ratio t_fp32/t_bf16 over the rounds with its quartiles (see
+// reportRatios), and the median GFLOP/s of each.
 func BenchmarkMatMulBF16Ratio(b *testing.B) {
 	defer SetThreads(0)
 	const rounds = 9
@@ -201,9 +201,7 @@ func BenchmarkMatMulBF16Ratio(b *testing.B) {
 				slices.Sort(t32)
 				slices.Sort(t16)
 				flop := 2 * float64(m) * float64(n) * float64(k)
-				b.ReportMetric(ratios[len(ratios)/2], "x_bf16")
-				b.ReportMetric(ratios[0], "x_min")
-				b.ReportMetric(ratios[len(ratios)-1], "x_max")
+				reportRatios(b, ratios)
 				b.ReportMetric(flop/t32[len(t32)/2]/1e9, "GFLOP/s_fp32")
 				b.ReportMetric(flop/t16[len(t16)/2]/1e9, "GFLOP/s_bf16")
 			})
@@ -214,7 +212,7 @@ func BenchmarkMatMulBF16Ratio(b *testing.B) {
 // BenchmarkConv2dBF16Ratio: the 3×3 320→320 convolution at 64×64 of
 // BenchmarkConv2d with an f16 weight, fp32 and bf16 alternated call by
 // call on one thread (see BenchmarkMatMulBF16Ratio): median ratio
-// t_fp32/t_bf16, its extremes, and the median GFLOP/s of each.
+// t_fp32/t_bf16, its quartiles, and the median GFLOP/s of each.
 func BenchmarkConv2dBF16Ratio(b *testing.B) {
 	defer SetThreads(0)
 	const rounds = 9
@@ -243,9 +241,17 @@ func BenchmarkConv2dBF16Ratio(b *testing.B) {
 	slices.Sort(t32)
 	slices.Sort(t16)
 	flop := 2.0 * 320 * 320 * 9 * 64 * 64
-	b.ReportMetric(ratios[len(ratios)/2], "x_bf16")
-	b.ReportMetric(ratios[0], "x_min")
-	b.ReportMetric(ratios[len(ratios)-1], "x_max")
+	reportRatios(b, ratios)
 	b.ReportMetric(flop/t32[len(t32)/2]/1e9, "GFLOP/s_fp32")
 	b.ReportMetric(flop/t16[len(t16)/2]/1e9, "GFLOP/s_bf16")
+}
+
+// reportRatios reports the median of sorted ratios (x_bf16) and its first
+// and third quartiles (x_q1, x_q3): the spread of the middle half of the
+// rounds, which a round slowed down by another process does not move.
+func reportRatios(b *testing.B, ratios []float64) {
+	n := len(ratios)
+	b.ReportMetric(ratios[n/2], "x_bf16")
+	b.ReportMetric(ratios[n/4], "x_q1")
+	b.ReportMetric(ratios[(3*n)/4], "x_q3")
 }
