@@ -29,9 +29,9 @@ type fluxRun struct {
 }
 
 // TestFluxBF16Drift generates every prompt-driven Flux run (dev, dev with
-// a long prompt, schnell, dev with true CFG) in fp32 and in bf16 through
-// flux.Load and the shared pipeline, and bounds the bf16 image's distance
-// from the fp32 one (fluxDriftLimit). The precision is set for this test
+// a long prompt, schnell, dev with true CFG; under -short schnell only) in
+// fp32 and in bf16 through flux.Load and the shared pipeline, and bounds
+// the bf16 image's distance from the fp32 one (fluxDriftLimit). The precision is set for this test
 // only and restored.
 func TestFluxBF16Drift(t *testing.T) {
 	var meta struct{ Runs []fluxRun }
@@ -46,7 +46,7 @@ func TestFluxBF16Drift(t *testing.T) {
 	}
 	var sum golden.DriftSummary
 	for _, r := range meta.Runs {
-		if r.Conditioning != "prompt" {
+		if r.Conditioning != "prompt" || testing.Short() && r.Model != "schnell" {
 			continue
 		}
 		p, err := flux.Load(golden.Shared(t, "flux/flux1-"+r.Model+"-tiny.safetensors"), opts)
