@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"flag"
 	"fmt"
 	"github.com/godiffusion/godiffusion/models/pipeline"
@@ -234,11 +233,11 @@ func checkModel(path, arch string) (detect.Info, error) {
 	if arch != "auto" && string(info.Family) != arch {
 		return info, badInput("--arch %s: %s is a %s model (%s)", arch, path, info.Family, info.Reason)
 	}
-	switch info.Family {
-	case detect.SD1, detect.SDXL:
+	if _, ok := families[info.Family]; ok {
 		return info, nil
-	case detect.Flux, detect.SD2:
-		return info, badInput("--model %s: %s models are not supported yet (only sd1 and sdxl)", path, info.Family)
+	}
+	if info.Family == detect.SD2 {
+		return info, badInput("--model %s: %s models are not supported yet (sd1, sdxl and flux are)", path, info.Family)
 	}
 	return info, badInput("--model %s: unknown model family", path)
 }
@@ -359,10 +358,20 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err := f.applyDefaults(fam.defaults(info), info.Family); err != nil {
 		return err
 	}
+	if err := checkFamilySettings(f, info); err != nil {
+		return err
+	}
 	tokDir, err := clip.FindTokenizer(f.model, f.tokenizer)
 	if err != nil {
 		return badInput("--tokenizer: %v", err)
 	}
+	t5Tok := ""
+	if info.Family == detect.Flux {
+		if t5Tok, err = findT5Tokenizer(f); err != nil {
+			return err
+		}
+	}
+	warnUnused(f, info, stderr)
 	if err := checkClipL(f.clipL); err != nil {
 		return err
 	}
@@ -411,14 +420,11 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	pipe, err := fam.load(f.model, pipeline.Options{
 		TokenizerDir: tokDir, ClipL: f.clipL,
 		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
-		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: f.t5Tokenizer,
+		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: t5Tok,
 		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
 	})
 	if err != nil {
-		if errors.Is(err, pipeline.ErrClipL) {
-			return badInput("--clip-l: %v", err)
-		}
-		return badInput("--model: %v", err)
+		return badInput("%s: %v", componentFlag(err), err)
 	}
 	defer pipe.Close()
 	loadTime := time.Since(t0)
@@ -462,7 +468,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
 			Sampler: a1111Name(a1111Samplers, f.sampler), Schedule: a1111Name(a1111Schedules, f.scheduler),
 			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
-			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
+			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale, Extra: familyParameters(f, info),
 		}
 		if initImage != nil {
 			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
@@ -499,6 +505,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	imgEnc := ""
 	if total.ImageEncode > 0 {
 		imgEnc = ", image encode " + secs(total.ImageEncode)
+	}
+	if t5Tok != "" && f.t5Tokenizer != "" {
+		rememberT5Tokenizer(t5Tok, stderr)
 	}
 	prog.printf("timings: load %s, text encode %s%s, sampling %s (%s/step), decode %s; peak RSS %s\n",
 		secs(loadTime), secs(total.TextEncode), imgEnc, secs(total.Sampling), secs(perStep(total.Sampling, total.Steps)),

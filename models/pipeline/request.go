@@ -193,7 +193,7 @@ func (r *Request) TimeIDs() []float32 {
 // ErrClipL is wrapped by load errors caused by a replacement CLIP-L text
 // encoder file (Options.ClipL), e.g. one whose shapes do not fit, so that
 // a command line can name the flag that gave it.
-var ErrClipL = errors.New("replacement CLIP-L")
+var ErrClipL = errors.New("CLIP-L text encoder")
 
 // Errors wrapped by a family's load error when the cause is the part that
 // an Options field (a command-line flag) supplies: missing where the model
