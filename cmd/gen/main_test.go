@@ -75,7 +75,6 @@ func TestBadInput(t *testing.T) {
 		{"wrong family forced", append(append([]string{}, base...), "--arch", "sdxl", "-o", out), "--arch"},
 		{"bad arch", append(append([]string{}, base...), "--arch", "sd3", "-o", out), "--arch"},
 		{"sdxl without a tokenizer", []string{"--model", sharedPath("sdxl/tiny-sdxl.safetensors"), "-o", out}, "--tokenizer"},
-		{"flux not supported", []string{"--model", sharedPath("flux/flux1-schnell-tiny.safetensors"), "--arch", "flux", "-o", out}, "not supported"},
 		{"missing tokenizer", []string{"--model", golden.Core(t, "sd1/tiny-sd1.safetensors"), "-o", out}, "tokenizer"},
 		{"tokenizer folder without files", append(append([]string{}, base...), "--tokenizer", dir, "-o", out), "--tokenizer"},
 		{"output folder missing", append(append([]string{}, base...), "-o", filepath.Join(dir, "no", "such", "out.png")), "-o/--output"},
