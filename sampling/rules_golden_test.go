@@ -310,4 +310,3 @@ func TestScheduleScale(t *testing.T) {
 		t.Error("perpneg with guidance rescale: no error")
 	}
 }
-

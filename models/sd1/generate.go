@@ -81,7 +81,7 @@ func (r *Request) check() error {
 	if _, err := sampling.LookupScheduler(r.Scheduler); err != nil {
 		return err
 	}
-	return nil
+	return r.Guidance.Check(r.CFG, r.GuidanceRescale)
 }
 
 // Generate runs one text-to-image generation (see the package comment for
@@ -201,6 +201,9 @@ func (p *Pipeline) sample(req *Request, sched *sampling.DiscreteSchedule, x *ten
 		Scale:             req.CFG,
 		RescaleMultiplier: req.GuidanceRescale,
 		Observer:          req.Observer,
+	}
+	if err := p.configureGuidance(req, guider, sigmas); err != nil {
+		return nil, err
 	}
 	steps := len(sigmas) - 1
 	opt := &sampling.Options{

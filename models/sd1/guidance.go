@@ -1,0 +1,42 @@
+package sd1
+
+import (
+	"fmt"
+
+	"github.com/godiffusion/godiffusion/sampling"
+)
+
+// configureGuidance applies req.Guidance to the run's guider: the rule,
+// interval and scale schedule (sampling.GuidanceOptions.Configure) and,
+// for Perp-Neg, the empty prompt's conditioning, encoded as the negative
+// prompt "" would be (ComfyUI's PerpNegGuider takes it as a third
+// conditioning). The three contexts are brought to a common length.
+func (p *Pipeline) configureGuidance(req *Request, g *sampling.CFG, sigmas []float64) error {
+	if err := req.Guidance.Configure(g, sigmas); err != nil {
+		return err
+	}
+	if !req.Guidance.NeedsEmpty() {
+		return nil
+	}
+	if req.Cond != nil {
+		return fmt.Errorf("perpneg needs the empty prompt's encoding: not available with precomputed Cond/Uncond")
+	}
+	er := *req
+	er.Negative, er.ZeroNegative, er.CFG = "", false, 2 // any scale ≠ 1 asks for the negative encoding
+	_, empty, err := p.conditioning(&er)
+	if err != nil {
+		return fmt.Errorf("encoding the empty prompt for perpneg: %w", err)
+	}
+	if g.Uncond.Context == nil { // scale 1 encoded no negative; Perp-Neg still uses it
+		nr := *req
+		nr.CFG = 2
+		if _, g.Uncond, err = p.conditioning(&nr); err != nil {
+			return err
+		}
+	}
+	g.Empty = empty
+	g.Cond.Context, g.Empty.Context = commonLength(g.Cond.Context, g.Empty.Context)
+	g.Uncond.Context, g.Empty.Context = commonLength(g.Uncond.Context, g.Empty.Context)
+	g.Cond.Context, g.Uncond.Context = commonLength(g.Cond.Context, g.Uncond.Context)
+	return nil
+}
