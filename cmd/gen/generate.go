@@ -53,6 +53,7 @@ type genFlags struct {
 	initImg                 string
 	strength                float64
 	sizeSet                 bool // -W or -H given explicitly
+	guidance                guidanceFlags
 }
 
 func parseGenFlags(args []string) (*genFlags, error) {
@@ -92,6 +93,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	boolFlag(fs, &f.verbose, "debug messages on stderr (e.g. checkpoint tensors no component uses)", "v", "verbose")
 	stringFlag(fs, &f.initImg, "", "init image (PNG or JPEG) for image-to-image", "i", "init-img")
 	floatFlag(fs, &f.strength, 0.75, "img2img denoising strength in (0, 1]", "strength")
+	f.guidance.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -151,7 +153,7 @@ func (f *genFlags) validate() error {
 	if f.scheduler, err = sd1.CanonicalScheduler(f.scheduler); err != nil {
 		return badInput("--scheduler: %v", err)
 	}
-	return nil
+	return f.guidance.validate(f.cfg, f.rescale)
 }
 
 // checkModel detects the model family and checks it against --arch.
@@ -368,7 +370,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			Prompt: f.prompt, Negative: f.negative, Seed: s,
 			Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
 			Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
-			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength,
+			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength, Guidance: f.guidance.opts,
 			// After the last image's sampling the UNet is not needed:
 			// dropping it before the VAE decodes lowers the peak memory by
 			// its size. Earlier images of a batch keep it.
@@ -398,6 +400,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
 			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
 		}
+		params.Extra = append(params.Extra, f.guidance.pngExtra()...)
 		if initImage != nil {
 			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
 		}
@@ -468,5 +471,6 @@ func (t *trace) observe(c sd1.Call) {
 	add("x", c.X)
 	add("cond", c.Cond)
 	add("uncond", c.Uncond)
+	add("empty", c.Empty)
 	add("guided", c.Guided)
 }
