@@ -469,6 +469,7 @@ func (t *trace) observe(c sd1.Call) {
 		}
 	}
 	add("x", c.X)
+	add("sigma", tensor.FromData([]float32{float32(c.Sigma)}, 1))
 	add("cond", c.Cond)
 	add("uncond", c.Uncond)
 	add("empty", c.Empty)
