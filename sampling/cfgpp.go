@@ -104,3 +104,11 @@ func alphaEPS(sigma float32) float32 {
 	l := -float32(math.Log(float64(sigma)))
 	return sigma * float32(math.Exp(float64(l)))
 }
+
+// SamplerNeedsUncond reports whether the sampler called name needs the
+// unconditional prediction at every step, even at scale 1 (the CFG++
+// samplers), so a pipeline must encode the negative prompt.
+func SamplerNeedsUncond(name string) bool {
+	key, err := CanonicalSampler(name)
+	return err == nil && (key == "euler_cfg_pp" || key == "euler_ancestral_cfg_pp")
+}

@@ -244,3 +244,30 @@ func TestGuidanceFlagsBad(t *testing.T) {
 		t.Error("an output file was written")
 	}
 }
+
+// TestGuidanceRulesCLI: at --cfg-scale 1 the CFG++ sampler still gets the
+// negative prompt's prediction at every call, and Perp-Neg the empty
+// prompt's (the pipeline encodes what the rule needs).
+func TestGuidanceRulesCLI(t *testing.T) {
+	dir := t.TempDir()
+	for name, extra := range map[string][]string{
+		"cfgpp":   {"--sampler", "euler_cfg_pp"},
+		"perpneg": {"--guidance-rule", "perpneg"},
+	} {
+		tr := filepath.Join(dir, name+".safetensors")
+		args := append(tinyArgs(t), "-p", "a cat", "-n", "a dog", "--seed", "1", "--steps", "2", "--cfg-scale", "1",
+			"-W", "64", "-H", "64", "--quiet", "-o", filepath.Join(dir, name+".png"), "--trace", tr)
+		if code, _, stderr := gen(t, append(args, extra...)...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, stderr)
+		}
+		trc := readTensors(t, tr)
+		for i := 0; i < 2; i++ {
+			if trc[fmt.Sprintf("uncond.%d", i)] == nil {
+				t.Errorf("%s: call %d has no uncond", name, i)
+			}
+			if name == "perpneg" && trc[fmt.Sprintf("empty.%d", i)] == nil {
+				t.Errorf("perpneg: call %d has no empty-prompt prediction", i)
+			}
+		}
+	}
+}

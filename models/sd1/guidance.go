@@ -10,12 +10,25 @@ import (
 // interval and scale schedule (sampling.GuidanceOptions.Configure) and,
 // for Perp-Neg, the empty prompt's conditioning, encoded as the negative
 // prompt "" would be (ComfyUI's PerpNegGuider takes it as a third
-// conditioning). The three contexts are brought to a common length.
+// conditioning), and the negative prompt's encoding when the scale is 1
+// but CFG++ or Perp-Neg still use it. The contexts are brought to a
+// common length.
 func (p *Pipeline) configureGuidance(req *Request, g *sampling.CFG, sigmas []float64) error {
 	if err := req.Guidance.Configure(g, sigmas); err != nil {
 		return err
 	}
-	if !req.Guidance.NeedsEmpty() {
+	needEmpty := req.Guidance.NeedsEmpty()
+	if g.Uncond.Context == nil && (needEmpty || sampling.SamplerNeedsUncond(req.Sampler)) {
+		// Scale 1 encoded no negative prompt; CFG++ and Perp-Neg use it.
+		nr := *req
+		nr.CFG = 2
+		var err error
+		if _, g.Uncond, err = p.conditioning(&nr); err != nil {
+			return err
+		}
+		g.Cond.Context, g.Uncond.Context = commonLength(g.Cond.Context, g.Uncond.Context)
+	}
+	if !needEmpty {
 		return nil
 	}
 	if req.Cond != nil {
@@ -26,13 +39,6 @@ func (p *Pipeline) configureGuidance(req *Request, g *sampling.CFG, sigmas []flo
 	_, empty, err := p.conditioning(&er)
 	if err != nil {
 		return fmt.Errorf("encoding the empty prompt for perpneg: %w", err)
-	}
-	if g.Uncond.Context == nil { // scale 1 encoded no negative; Perp-Neg still uses it
-		nr := *req
-		nr.CFG = 2
-		if _, g.Uncond, err = p.conditioning(&nr); err != nil {
-			return err
-		}
 	}
 	g.Empty = empty
 	g.Cond.Context, g.Empty.Context = commonLength(g.Cond.Context, g.Empty.Context)
