@@ -10,6 +10,9 @@ var a1111Samplers = map[string]string{
 	"dpmpp_2m":        "DPM++ 2M",
 	"ddim":            "DDIM",
 	"lcm":             "LCM",
+	// Forge's labels for the CFG++ samplers.
+	"euler_cfg_pp":           "Euler CFG++",
+	"euler_ancestral_cfg_pp": "Euler a CFG++",
 }
 
 // a1111Schedules are A1111's "Schedule type:" labels

@@ -57,6 +57,7 @@ type genFlags struct {
 	emptyNegative           string
 	vae, t5xxl, t5Tokenizer string
 	given                   map[string]bool // flags given on the command line, by every name they were given under
+	cfgRule                 guidanceFlags
 }
 
 func parseGenFlags(args []string) (*genFlags, error) {
@@ -102,6 +103,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	stringFlag(fs, &f.vae, "", "autoencoder file when the model has none (Flux: ae.safetensors)", "vae")
 	stringFlag(fs, &f.t5xxl, "", "T5-XXL text encoder file (Flux: t5xxl_fp16.safetensors, t5xxl_fp8_e4m3fn[_scaled].safetensors)", "t5xxl")
 	stringFlag(fs, &f.t5Tokenizer, "", "T5 tokenizer: spiece.model, tokenizer.json, or a folder with either", "t5-tokenizer")
+	f.cfgRule.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -216,7 +218,7 @@ func (f *genFlags) validate() error {
 	if f.scheduler, err = pipeline.CanonicalScheduler(f.scheduler); err != nil {
 		return badInput("--scheduler: %v", err)
 	}
-	return nil
+	return f.cfgRule.validate(f.cfg, f.rescale)
 }
 
 // checkModel detects the model family and checks it against --arch.
@@ -440,7 +442,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
 			Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
 			Guidance: f.guidance, ZeroNegative: f.emptyNegative == "zeros",
-			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength,
+			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength, CFGOptions: f.cfgRule.opts,
 			// After the last image's sampling the UNet is not needed:
 			// dropping it before the VAE decodes lowers the peak memory by
 			// its size. Earlier images of a batch keep it.
@@ -470,6 +472,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
 			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale, Extra: familyParameters(f, info),
 		}
+		params.Extra = append(params.Extra, f.cfgRule.pngExtra()...)
 		if initImage != nil {
 			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
 		}
@@ -541,7 +544,9 @@ func (t *trace) observe(c pipeline.Call) {
 		}
 	}
 	add("x", c.X)
+	add("sigma", tensor.FromData([]float32{float32(c.Sigma)}, 1))
 	add("cond", c.Cond)
 	add("uncond", c.Uncond)
+	add("empty", c.Empty)
 	add("guided", c.Guided)
 }

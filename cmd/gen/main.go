@@ -6,6 +6,7 @@
 //	gen tokens [--tokenizer DIR] [--raw] -p TEXT          first 77-token window ids, as a JSON array
 //	gen text-embed --model PATH -p TEXT -o FILE.safetensors   CLIP hidden states and pooled output
 //	gen bench --arch sd1 [-W 512 -H 512 --steps 2]        timings with random SD1.5-shaped weights
+//	gen trace-plot TRACE.safetensors -o FILE.png|.svg      guidance charts of a --trace file (+ FILE.csv)
 //
 // Defaults are ComfyUI's KSampler (euler, normal, 20 steps, cfg 8, 512×512).
 // The tokenizer is looked up as clip.FindTokenizer describes; one given with
@@ -39,7 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "generate", "gen":
 			rest = args[1:]
-		case "tokens", "text-embed", "bench":
+		case "tokens", "text-embed", "bench", "trace-plot":
 			cmd, rest = args[0], args[1:]
 		case "help":
 			fmt.Fprint(stdout, usageText)
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runTextEmbed(rest, stdout, stderr)
 	case "bench":
 		err = runBench(rest, stdout, stderr)
+	case "trace-plot":
+		err = runTracePlot(rest, stdout, stderr)
 	}
 	return report(err, stdout, stderr)
 }

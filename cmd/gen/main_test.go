@@ -331,8 +331,8 @@ func TestTraceCFG1Batch(t *testing.T) {
 				}
 			}
 		}
-		if len(trc) != 3*3+1 {
-			t.Errorf("trace has %d tensors, want 3 calls × (x, cond, guided) + sigmas", len(trc))
+		if len(trc) != 3*4+1 {
+			t.Errorf("trace has %d tensors, want 3 calls × (x, sigma, cond, guided) + sigmas", len(trc))
 		}
 	}
 	// Running again refuses to overwrite.

@@ -13,6 +13,10 @@ const usageText = `usage:
                                    text conditioning; prints one block: per-stage times, s/step, the UNet's GFLOP
                                    per pass and % of the FMA peak (asm.PeakFMA measured in-process on the same
                                    threads), weights dtype, threads, peak RSS
+  gen trace-plot TRACE.safetensors -o FILE.png|.svg [--overwrite]
+                                   charts of a --trace file: per model call ‖cond−uncond‖, ‖guided−cond‖,
+                                   cos(cond, uncond), the guidance share of the update, and the arrow picture
+                                   (uncond at 0, cond on the x axis, guided); the numbers also go to FILE.csv
   gen help
 
 generate flags:
@@ -22,7 +26,8 @@ generate flags:
   -s, --seed N                seed (default random; always printed and saved in the PNG); image i uses seed+i
       --steps N               sampling steps (default 20)
       --cfg-scale F           guidance scale (default 8; 1 skips the unconditional pass)
-      --sampler NAME          euler, euler_ancestral (euler_a), heun, dpmpp_2m (dpm++2m), ddim, lcm (default euler)
+      --sampler NAME          euler, euler_ancestral (euler_a), heun, dpmpp_2m (dpm++2m), ddim, lcm,
+                              euler_cfg_pp, euler_ancestral_cfg_pp (CFG++; use a low --cfg-scale, ~1-2) (default euler)
       --scheduler NAME        normal (discrete), karras, exponential, simple, sgm_uniform, ddim_uniform (default normal)
   -W, --width N, -H, --height N   image size, multiples of 8 (default 512x512; 1024x1024 for SDXL)
       --clip-skip N           1 = last CLIP layer, 2 = penultimate (A1111 "Clip skip"; SDXL's default is 2)
@@ -30,6 +35,15 @@ generate flags:
       --tokenizer DIR         folder with vocab.json + merges.txt, or openai's bpe_simple_vocab_16e6.txt.gz; once given
                               it is cached (see "Where to get the tokenizer")
       --guidance-rescale F    RescaleCFG multiplier 0..1 (default 0)
+      --guidance-rule NAME    cfg (default), apg (adaptive projected guidance), perpneg (Perp-Neg: the negative
+                              prompt's part perpendicular to the prompt, both relative to the empty prompt)
+      --apg-eta F, --apg-momentum F, --apg-norm-threshold F
+                              APG's parallel scale (-10..10, default 1), momentum (-1..1, default 0) and norm
+                              threshold (0..50, 0 = off, default 5); ComfyUI's APG node arithmetic
+      --perpneg-scale F       Perp-Neg's neg_scale (default 1)
+      --cfg-interval LO,HI    guide only for noise levels sigma in [LO, HI]; elsewhere cond alone (HI may be inf)
+      --cfg-schedule NAME     constant (default), linear, cosine: the scale goes from --cfg-scale at the first step
+      --cfg-scale-end F       to this at the last
       --arch NAME             auto (default), sd1, sdxl, flux; a forced family must match the file
   -b, --batch-count N         images to generate; files get -1, -2, … before the extension
   -t, --threads N             worker threads (default: all cores)
@@ -38,7 +52,8 @@ generate flags:
   -o, --output FILE.png       output image (default output.png); never overwritten without --overwrite
       --overwrite             replace existing files
       --save-latent FILE      write the final latent as tensor "latent" [1,4,H/8,W/8] float32
-      --trace FILE            write per model call i: x.i, cond.i, uncond.i (not at cfg 1), guided.i, and sigmas
+      --trace FILE            write per model call i: x.i, sigma.i, cond.i, uncond.i (not at cfg 1), empty.i (perpneg),
+                              guided.i, and sigmas; draw it with gen trace-plot
   -i, --init-img FILE         image-to-image from this PNG/JPEG (its size sets -W/-H; not resized)
       --strength F            img2img denoising strength in (0, 1] (default 0.75)
       --raw                   tokenise prompts literally (no weighting, one 77-token window)

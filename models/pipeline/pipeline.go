@@ -101,7 +101,7 @@ func (r *Request) check() error {
 	if _, err := sampling.CanonicalSampler(r.Sampler); err != nil {
 		return err
 	}
-	return nil
+	return r.CFGOptions.Check(r.CFG, r.GuidanceRescale)
 }
 
 // Generate runs one generation:
@@ -199,6 +199,9 @@ func (p *Pipeline) sample(req *Request, x *tensor.Tensor, sigmas []float64, cond
 		Scale:             req.CFG,
 		RescaleMultiplier: req.GuidanceRescale,
 		Observer:          req.Observer,
+	}
+	if err := p.configureGuidance(req, guider, sigmas); err != nil {
+		return nil, err
 	}
 	steps := len(sigmas) - 1
 	opt := &sampling.Options{

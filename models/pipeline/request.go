@@ -84,6 +84,9 @@ type Request struct {
 	// ClipSkip is A1111/ComfyUI's "CLIP skip": 1 (or 0) uses the last
 	// layer, 2 the penultimate layer, both through the final LayerNorm.
 	ClipSkip int
+	// CFGOptions choose the guidance rule (cfg, apg, perpneg), a guidance
+	// interval and a per-step scale schedule; the zero value is plain CFG.
+	CFGOptions sampling.GuidanceOptions
 	// GuidanceRescale φ applies ComfyUI's RescaleCFG with multiplier φ
 	// (0 = off).
 	GuidanceRescale float64
