@@ -27,7 +27,7 @@ func DiffusersFiles(names []string) []string {
 	hasFP16 := map[string]bool{}
 	for _, n := range names {
 		dir, base := path.Split(n)
-		if strings.Contains(base, ".fp16.") && strings.HasSuffix(base, ".safetensors") {
+		if strings.Contains(base, ".fp16") && strings.HasSuffix(base, ".safetensors") {
 			hasFP16[dir] = true
 		}
 	}
@@ -43,7 +43,7 @@ func DiffusersFiles(names []string) []string {
 		if strings.Count(n, "/") != 1 || !diffusersComponents[strings.TrimSuffix(dir, "/")] {
 			continue
 		}
-		fp16 := strings.Contains(base, ".fp16.")
+		fp16 := strings.Contains(base, ".fp16") // model.fp16.safetensors, model.fp16-00001-of-00002.safetensors, *.index.fp16.json
 		switch {
 		case strings.HasSuffix(base, ".safetensors") || strings.Contains(base, ".safetensors.index"):
 			if fp16 == hasFP16[dir] {

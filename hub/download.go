@@ -203,6 +203,9 @@ func (c *Client) Fetch(ctx context.Context, repo, revision string, files []strin
 	return c.Cache.SnapshotPath(repo, commit, ""), nil
 }
 
+// freeSpace is freeBytes; tests replace it to simulate a full disk.
+var freeSpace = freeBytes
+
 // checkSpace compares the bytes still to download with the free space of
 // the cache's file system.
 func (c *Client) checkSpace(repo string, metas []meta) error {
@@ -226,7 +229,7 @@ func (c *Client) checkSpace(repo string, metas []meta) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cache %s: %v", dir, err)
 	}
-	if free := freeBytes(dir); free >= 0 && free < need {
+	if free := freeSpace(dir); free >= 0 && free < need {
 		return &hubError{ErrDiskFull, fmt.Sprintf("%s: %s to download but only %s free in %s (set HF_HUB_CACHE to a folder on a larger disk)", repo, formatSize(need), formatSize(free), dir)}
 	}
 	return nil

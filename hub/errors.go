@@ -29,14 +29,14 @@ func (e *hubError) Unwrap() error { return e.kind }
 // header (GatedRepo, RepoNotFound, RevisionNotFound, EntryNotFound).
 func statusError(status int, code, repo, revision, file string, haveToken bool) error {
 	switch {
+	case code == "RepoNotFound":
+		return &hubError{ErrNotFound, fmt.Sprintf("%s: repository not found on the Hub (HTTP %d; check the name, or set HF_TOKEN if it is private)", repo, status)}
 	case status == 401 || status == 403 || code == "GatedRepo":
 		how := "set HF_TOKEN to an access token (https://huggingface.co/settings/tokens)"
 		if haveToken {
 			how = "check that the token in HF_TOKEN is valid and that its account accepted the licence"
 		}
 		return &hubError{ErrGated, fmt.Sprintf("%s: access denied (HTTP %d): the repository is gated or private; accept its licence at https://huggingface.co/%s while logged in, then %s", repo, status, repo, how)}
-	case code == "RepoNotFound":
-		return &hubError{ErrNotFound, fmt.Sprintf("%s: repository not found on the Hub (HTTP %d; check the name, or set HF_TOKEN if it is private)", repo, status)}
 	case code == "RevisionNotFound":
 		return &hubError{ErrNotFound, fmt.Sprintf("%s: revision %q not found (HTTP %d)", repo, revision, status)}
 	case status == 404 && file != "":
