@@ -53,6 +53,11 @@ type genFlags struct {
 	initImg                 string
 	strength                float64
 	sizeSet                 bool // -W or -H given explicitly
+	// Set by resolveModel for a Flux registry entry (the lead's flags
+	// --vae/--t5xxl/--t5-tokenizer fill them for local files).
+	vae, t5xxl, t5Tokenizer string
+	recommended             bool            // --recommended: apply the model card's settings
+	explicit                map[string]bool // flags given on the command line, by name
 }
 
 func parseGenFlags(args []string) (*genFlags, error) {
@@ -92,10 +97,13 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	boolFlag(fs, &f.verbose, "debug messages on stderr (e.g. checkpoint tensors no component uses)", "v", "verbose")
 	stringFlag(fs, &f.initImg, "", "init image (PNG or JPEG) for image-to-image", "i", "init-img")
 	floatFlag(fs, &f.strength, 0.75, "img2img denoising strength in (0, 1]", "strength")
+	fs.BoolVar(&f.recommended, "recommended", false, "use the settings the model card recommends (registry models)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
+	f.explicit = map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) {
+		f.explicit[fl.Name] = true
 		switch fl.Name {
 		case "W", "H", "width", "height":
 			f.sizeSet = true
@@ -280,6 +288,9 @@ func modelName(path string) string {
 func runGenerate(args []string, stdout, stderr io.Writer) error {
 	f, err := parseGenFlags(args)
 	if err != nil {
+		return err
+	}
+	if err := resolveModel(f, stderr); err != nil {
 		return err
 	}
 	if err := f.validate(); err != nil {
