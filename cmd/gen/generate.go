@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
+	"github.com/godiffusion/godiffusion/hub"
 	"github.com/godiffusion/godiffusion/models/pipeline"
 	"image"
 	_ "image/jpeg" // --init-img may be a JPEG
@@ -58,6 +59,8 @@ type genFlags struct {
 	vae, t5xxl, t5Tokenizer string
 	given                   map[string]bool // flags given on the command line, by every name they were given under
 	cfgRule                 guidanceFlags
+	recommended             bool       // --recommended: apply the model card's settings
+	card                    *hub.Model // the registry entry -m named, if any
 }
 
 func parseGenFlags(args []string) (*genFlags, error) {
@@ -104,6 +107,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	stringFlag(fs, &f.t5xxl, "", "T5-XXL text encoder file (Flux: t5xxl_fp16.safetensors, t5xxl_fp8_e4m3fn[_scaled].safetensors)", "t5xxl")
 	stringFlag(fs, &f.t5Tokenizer, "", "T5 tokenizer: spiece.model, tokenizer.json, or a folder with either", "t5-tokenizer")
 	f.cfgRule.register(fs)
+	fs.BoolVar(&f.recommended, "recommended", false, "use the settings the model card recommends (registry models)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -349,6 +353,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := resolveModel(f, stderr); err != nil {
+		return err
+	}
 	if err := f.validate(); err != nil {
 		return err
 	}
@@ -359,6 +366,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	fam := families[info.Family]
 	if err := f.applyDefaults(fam.defaults(info), info.Family); err != nil {
 		return err
+	}
+	if f.card != nil {
+		recommend(f, f.card, stderr)
 	}
 	if err := checkFamilySettings(f, info); err != nil {
 		return err

@@ -40,7 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "generate", "gen":
 			rest = args[1:]
-		case "tokens", "text-embed", "bench", "trace-plot":
+		case "tokens", "text-embed", "bench", "trace-plot", "models", "pull":
 			cmd, rest = args[0], args[1:]
 		case "help":
 			fmt.Fprint(stdout, usageText)
@@ -59,6 +59,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runBench(rest, stdout, stderr)
 	case "trace-plot":
 		err = runTracePlot(rest, stdout, stderr)
+	case "models":
+		err = runModels(rest, stdout, stderr)
+	case "pull":
+		err = runPull(rest, stdout, stderr)
 	}
 	return report(err, stdout, stderr)
 }

@@ -17,10 +17,18 @@ const usageText = `usage:
                                    charts of a --trace file: per model call ‖cond−uncond‖, ‖guided−cond‖,
                                    cos(cond, uncond), the guidance share of the update, and the arrow picture
                                    (uncond at 0, cond on the x axis, guided); the numbers also go to FILE.csv
+  gen models                       registry names, download sizes and what the Hugging Face cache already holds
+  gen pull NAME|OWNER/REPO|OWNER/REPO/FILE.safetensors [--quiet]
+                                   download into the Hugging Face cache without generating; print the local paths
   gen help
 
 generate flags:
-  -m, --model PATH            .safetensors checkpoint (original single-file layout) or diffusers folder; SD 1.x or SDXL
+  -m, --model PATH|NAME       .safetensors checkpoint (original single-file layout) or diffusers folder; SD 1.x or SDXL;
+                              or a registry name (gen models: sd15, sdxl, ...), OWNER/REPO[@REV] (a diffusers repository)
+                              or OWNER/REPO/PATH/FILE.safetensors, downloaded from the Hugging Face Hub on first use into
+                              its cache ($HF_HUB_CACHE or $HF_HOME/hub; HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE=1 honoured)
+      --recommended           use the model card's settings of a registry model (steps, cfg, sampler, size, negative
+                              prompt) where not given on the command line; without it they are printed when they differ
   -p, --prompt TEXT           prompt; A1111 syntax: (word), (word:1.3), [word], BREAK; long prompts are chunked
   -n, --negative-prompt TEXT  negative prompt ("" encodes the empty string)
   -s, --seed N                seed (default random; always printed and saved in the PNG); image i uses seed+i
