@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/godiffusion/godiffusion/internal/infotext"
 	"github.com/godiffusion/godiffusion/internal/pngmeta"
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/detect"
@@ -394,18 +395,14 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 
 		params := pngmeta.Parameters{
 			Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
-			Sampler: a1111Name(a1111Samplers, f.sampler), Schedule: a1111Name(a1111Schedules, f.scheduler),
+			Sampler: infotext.Label(infotext.Samplers, f.sampler), Schedule: infotext.Label(infotext.Schedules, f.scheduler),
 			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
 			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
 		}
 		if initImage != nil {
 			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
 		}
-		img, err := pngmeta.RGB8(res.RGB, f.width, f.height)
-		if err != nil {
-			return err
-		}
-		png, err := pngmeta.Encode(img, [2]string{pngmeta.Keyword, params.String()})
+		png, err := infotext.PNG(res.RGB, f.width, f.height, params)
 		if err != nil {
 			return err
 		}
