@@ -82,14 +82,22 @@ func Scheduler(name string) (string, error) {
 	return "", fmt.Errorf("unknown scheduler %q (one of %s)", name, labelList(Schedules))
 }
 
-// fromLabel is the reverse lookup of a label, ignoring case; "" when absent.
+// fromLabel is the reverse lookup of a label, ignoring case, also in the
+// form of A1111's scheduler names (the label in lower case with "_" for
+// spaces: "sgm_uniform"); "" when absent.
 func fromLabel(labels map[string]string, label string) string {
 	for name, l := range labels {
-		if strings.EqualFold(l, label) {
+		if strings.EqualFold(l, label) || strings.EqualFold(APIName(l), label) {
 			return name
 		}
 	}
 	return ""
+}
+
+// APIName is A1111's API name of a schedule label: lower case, "_" for
+// spaces ("SGM Uniform" → "sgm_uniform", the /sdapi/v1/schedulers name).
+func APIName(label string) string {
+	return strings.ReplaceAll(strings.ToLower(label), " ", "_")
 }
 
 // labelList is the sorted, quoted labels, comma-separated.
