@@ -3,19 +3,19 @@
 // asynchronous job API (/jobs) in front of a durable job queue on NATS
 // JetStream, with workers that may run on many machines (issue #13).
 //
-//	 clients (Open WebUI, Krita, openai SDK, curl)
-//	          │ HTTP (127.0.0.1 unless --api-key)
-//	          ▼
-//	 ┌──────────────┐  publish JobSpec    ┌────────────────────────────┐
-//	 │ Server (API) │ ──────────────────▶ │ NATS JetStream             │
-//	 │ http.go ...  │ ◀── watch job state │  stream GEN_JOBS (work q.) │
-//	 └──────────────┘     read images     │  KV     GEN_STATE          │
-//	                                      │  object GEN_IMAGES         │
-//	                                      └────────────────────────────┘
-//	                                         ▲ pull, in-progress acks, ack
-//	                       ┌─────────────────┼─────────────────┐
-//	                   Worker + Engine   Worker + Engine   Worker + Engine
-//	                   (this process)    (machine B)       (machine C)
+//	clients (Open WebUI, Krita, openai SDK, curl)
+//	         │ HTTP (127.0.0.1 unless --api-key)
+//	         ▼
+//	┌──────────────┐  publish JobSpec    ┌────────────────────────────┐
+//	│ Server (API) │ ──────────────────▶ │ NATS JetStream             │
+//	│ http.go ...  │ ◀── watch job state │  stream GEN_JOBS (work q.) │
+//	└──────────────┘     read images     │  KV     GEN_STATE          │
+//	                                     │  object GEN_IMAGES         │
+//	                                     └────────────────────────────┘
+//	                                        ▲ pull, in-progress acks, ack
+//	                      ┌─────────────────┼─────────────────┐
+//	                  Worker + Engine   Worker + Engine   Worker + Engine
+//	                  (this process)    (machine B)       (machine C)
 //
 // A job is created by Store.Submit: its record (Job) is written to the KV
 // bucket in state "queued" and its JobSpec published to the work-queue

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,9 @@ import (
 type fakeEngine struct {
 	stepDelay time.Duration
 	badModel  string // a model whose "load" fails
+
+	mu    sync.Mutex
+	seeds map[uint64]int // images rendered to the end, by seed
 }
 
 func (f *fakeEngine) Generate(ctx context.Context, spec JobSpec, index int, init []byte, progress func(int, int)) ([]byte, string, error) {
@@ -36,6 +40,12 @@ func (f *fakeEngine) Generate(ctx context.Context, spec JobSpec, index int, init
 		}
 	}
 	seed := spec.Seed + uint64(index)
+	f.mu.Lock()
+	if f.seeds == nil {
+		f.seeds = map[uint64]int{}
+	}
+	f.seeds[seed]++
+	f.mu.Unlock()
 	return fakePNG(spec, seed)
 }
 
