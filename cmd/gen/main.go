@@ -39,7 +39,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "generate", "gen":
 			rest = args[1:]
-		case "tokens", "text-embed", "bench":
+		case "tokens", "text-embed", "bench", "serve", "worker":
 			cmd, rest = args[0], args[1:]
 		case "help":
 			fmt.Fprint(stdout, usageText)
@@ -56,6 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runTextEmbed(rest, stdout, stderr)
 	case "bench":
 		err = runBench(rest, stdout, stderr)
+	case "serve":
+		err = runServe(rest, stdout, stderr)
+	case "worker":
+		err = runWorker(rest, stdout, stderr)
 	}
 	return report(err, stdout, stderr)
 }
