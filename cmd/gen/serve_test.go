@@ -133,17 +133,17 @@ func TestServeMatchesCLI(t *testing.T) {
 // TestServeLoad: requests at concurrency 20 on the tiny model with 2
 // workers: none lost or duplicated, every image equal to gen's for its
 // seed; logs the throughput and p50/p99 latency (BENCHMARKS.md). It sends
-// 40 requests, the 200 with GEN_LOAD_TEST=1 (about 1.5 minutes on
-// 2 busy cores), none with -short.
+// 20 requests over 5 seeds, the 200 over 10 seeds with
+// GEN_LOAD_TEST=1 (about 1.5 minutes on 2 busy cores), none with -short.
 func TestServeLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test: skipped with -short")
 	}
-	requests := 40
+	requests, seeds := 20, 5
 	if os.Getenv("GEN_LOAD_TEST") == "1" {
-		requests = 200
+		requests, seeds = 200, 10
 	}
-	const concurrency, seeds = 20, 10
+	const concurrency = 20
 	base := startServe(t, 2)
 	ref := make([][]byte, seeds)
 	for s := range seeds {
