@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/godiffusion/godiffusion/hub"
+	"github.com/godiffusion/godiffusion/models/families"
 	"github.com/godiffusion/godiffusion/models/pipeline"
 	"image"
 	_ "image/jpeg" // --init-img may be a JPEG
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/godiffusion/godiffusion/asm"
+	"github.com/godiffusion/godiffusion/internal/infotext"
 	"github.com/godiffusion/godiffusion/internal/pngmeta"
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/detect"
@@ -239,13 +241,10 @@ func checkModel(path, arch string) (detect.Info, error) {
 	if arch != "auto" && string(info.Family) != arch {
 		return info, badInput("--arch %s: %s is a %s model (%s)", arch, path, info.Family, info.Reason)
 	}
-	if _, ok := families[info.Family]; ok {
-		return info, nil
+	if _, err := families.Lookup(info); err != nil {
+		return info, badInput("--model %s: %v", path, err)
 	}
-	if info.Family == detect.SD2 {
-		return info, badInput("--model %s: %s models are not supported yet (sd1, sdxl and flux are)", path, info.Family)
-	}
-	return info, badInput("--model %s: unknown model family", path)
+	return info, nil
 }
 
 // checkClipL makes sure a --clip-l file is a readable safetensors file
@@ -363,8 +362,8 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fam := families[info.Family]
-	if err := f.applyDefaults(fam.defaults(info), info.Family); err != nil {
+	fam, _ := families.Lookup(info) // checkModel found it
+	if err := f.applyDefaults(fam.Defaults(info), info.Family); err != nil {
 		return err
 	}
 	if f.card != nil {
@@ -429,7 +428,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	slog.Debug("kernels", "level", asm.Level(), "precision", prec, "bf16 GEMM kernel", asm.BF16Kernel())
 	prog := newProgress(stderr, f.quiet)
 	t0 := time.Now()
-	pipe, err := fam.load(f.model, pipeline.Options{
+	pipe, err := fam.Load(f.model, pipeline.Options{
 		TokenizerDir: tokDir, ClipL: f.clipL,
 		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
 		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: t5Tok,
@@ -478,7 +477,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 
 		params := pngmeta.Parameters{
 			Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
-			Sampler: a1111Name(a1111Samplers, f.sampler), Schedule: a1111Name(a1111Schedules, f.scheduler),
+			Sampler: infotext.Label(infotext.Samplers, f.sampler), Schedule: infotext.Label(infotext.Schedules, f.scheduler),
 			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
 			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale, Extra: familyParameters(f, info),
 		}
@@ -486,11 +485,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		if initImage != nil {
 			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
 		}
-		img, err := pngmeta.RGB8(res.RGB, f.width, f.height)
-		if err != nil {
-			return err
-		}
-		png, err := pngmeta.Encode(img, [2]string{pngmeta.Keyword, params.String()})
+		png, err := infotext.PNG(res.RGB, f.width, f.height, params)
 		if err != nil {
 			return err
 		}

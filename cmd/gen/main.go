@@ -40,7 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "generate", "gen":
 			rest = args[1:]
-		case "tokens", "text-embed", "bench", "trace-plot", "models", "pull":
+		case "tokens", "text-embed", "bench", "trace-plot", "models", "pull", "serve", "worker":
 			cmd, rest = args[0], args[1:]
 		case "help":
 			fmt.Fprint(stdout, usageText)
@@ -63,6 +63,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runModels(rest, stdout, stderr)
 	case "pull":
 		err = runPull(rest, stdout, stderr)
+	case "serve":
+		err = runServe(rest, stdout, stderr)
+	case "worker":
+		err = runWorker(rest, stdout, stderr)
 	}
 	return report(err, stdout, stderr)
 }

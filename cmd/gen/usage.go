@@ -20,6 +20,12 @@ const usageText = `usage:
   gen models                       registry names, download sizes and what the Hugging Face cache already holds
   gen pull NAME|OWNER/REPO|OWNER/REPO/FILE.safetensors [--quiet]
                                    download into the Hugging Face cache without generating; print the local paths
+  gen serve [--listen 127.0.0.1:7860] [--models DIR] [--model NAME|PATH] [--nats URL] [--api-key KEY] [--workers N]
+            [--queue-limit N] [--state DIR] [--tokenizer DIR] [model flags as for generate]
+                                   A1111 (/sdapi/v1/...), OpenAI (/v1/images/generations) and /jobs APIs; without
+                                   --nats an embedded NATS JetStream queue (store under --state) and N workers
+  gen worker --nats URL [--models DIR] [--model PATH] [--workers N] [model flags]
+                                   workers taking jobs from the queue of gen serve --nats
   gen help
 
 generate flags:

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -191,7 +192,7 @@ func (p *Pipeline) sample(req *Request, x *tensor.Tensor, sigmas []float64, cond
 	if err != nil {
 		return nil, err
 	}
-	model := &countingModel{BatchModel: p.Model.BatchModel(req), res: res}
+	model := &countingModel{BatchModel: p.Model.BatchModel(req), res: res, ctx: req.Context}
 	guider := &sampling.CFG{
 		Model:             model,
 		Cond:              cond,
@@ -217,14 +218,20 @@ func (p *Pipeline) sample(req *Request, x *tensor.Tensor, sigmas []float64, cond
 }
 
 // countingModel counts a BatchModel's calls and batch elements into a
-// Result's timings.
+// Result's timings and stops at the first call after ctx is cancelled.
 type countingModel struct {
 	sampling.BatchModel
 	res *Result
+	ctx context.Context
 }
 
 // DenoiseBatch forwards to the model and counts the call.
 func (m *countingModel) DenoiseBatch(x *tensor.Tensor, sigma float64, conds []sampling.Cond) ([]*tensor.Tensor, error) {
+	if m.ctx != nil {
+		if err := m.ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 	out, err := m.BatchModel.DenoiseBatch(x, sigma, conds)
 	if err == nil {
 		m.res.ModelCalls++

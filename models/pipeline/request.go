@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -142,6 +143,10 @@ type Request struct {
 	// again afterwards: set it only on the last request, e.g. the last
 	// image of a batch (gen does).
 	ReleaseModel bool
+	// Context, when set, cancels the generation: it is checked before
+	// every network evaluation, and Generate returns its error (a server
+	// stops a job whose client went away; nil never cancels).
+	Context context.Context
 	// Observer, when set, is called after every model call (see Call).
 	Observer func(Call)
 	// Progress, when set, is called after every sampling step.
