@@ -195,25 +195,6 @@ func checkClipL(path string) error {
 	return nil
 }
 
-// checkOutput makes sure path can be written: its folder exists and, unless
-// overwrite, the file does not.
-func checkOutput(flagName, path string, overwrite bool) error {
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return badInput("%s %s: folder %s does not exist", flagName, path, dir)
-	}
-	if fi, err := os.Stat(path); err == nil {
-		if fi.IsDir() {
-			return badInput("%s %s: is a folder", flagName, path)
-		}
-		if !overwrite {
-			return badInput("%s %s: file exists (use --overwrite to replace it)", flagName, path)
-		}
-	}
-	return nil
-}
-
 // numbered returns path for image i of n: path itself when n == 1, else
 // the name with "-<i+1>" before the extension (out.png → out-1.png, out-2.png).
 func numbered(path string, i, n int) string {
@@ -310,23 +291,11 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if f.output == "" {
 		return badInput("-o/--output: empty file name")
 	}
-	outs := map[string]string{"-o/--output": f.output, "--save-latent": f.saveLatent, "--trace": f.trace}
-	seen := map[string]bool{}
-	for _, name := range []string{"-o/--output", "--save-latent", "--trace"} {
-		for i := 0; i < f.batch; i++ {
-			p := numbered(outs[name], i, f.batch)
-			if p == "" {
-				continue
-			}
-			if seen[filepath.Clean(p)] {
-				return badInput("%s %s: the same file is named twice", name, p)
-			}
-			seen[filepath.Clean(p)] = true
-			if err := checkOutput(name, p, f.overwrite); err != nil {
-				return err
-			}
-		}
+	files, err := prepareImageFiles(f) // every output proven writable before any work
+	if err != nil {
+		return err
 	}
+	defer discardAll(files) // temporary files of outputs not committed
 	seed := f.seed.value
 	if !f.seed.set {
 		seed = randomSeed()
@@ -409,26 +378,28 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		out := numbered(f.output, i, f.batch)
-		if err := pngmeta.WriteFile(out, png, f.overwrite); err != nil {
+		if err := files[i].image.Write(png); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, out)
-		if p := numbered(f.saveLatent, i, f.batch); p != "" {
-			if err := writeTensors(p, f.overwrite, named{"latent", res.Latent}); err != nil {
+		if files[i].latent != nil {
+			if err := writeTensors(files[i].latent, named{"latent", res.Latent}); err != nil {
 				return err
 			}
 		}
-		if p := numbered(f.trace, i, f.batch); p != "" {
+		if files[i].trace != nil {
 			sig := make([]float32, len(res.Sigmas))
 			for j, v := range res.Sigmas {
 				sig[j] = float32(v)
 			}
 			ts := append(tr.tensors, named{"sigmas", tensor.FromData(sig, len(sig))})
-			if err := writeTensors(p, f.overwrite, ts...); err != nil {
+			if err := writeTensors(files[i].trace, ts...); err != nil {
 				return err
 			}
 		}
+		if err := files[i].commit(); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, files[i].image.Path)
 	}
 	imgEnc := ""
 	if total.ImageEncode > 0 {

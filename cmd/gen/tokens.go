@@ -80,9 +80,11 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 	if err := checkClipL(clipL); err != nil {
 		return err
 	}
-	if err := checkOutput("-o/--output", out, overwrite); err != nil {
+	outFile, err := prepareOutput("-o/--output", out, overwrite)
+	if err != nil {
 		return err
 	}
+	defer outFile.Discard()
 	t0 := time.Now()
 	te, err := sd1.LoadTextEncoder(model, sd1.Options{TokenizerDir: dir, ClipL: clipL, TextHeads: textHeads})
 	if err != nil {
@@ -97,7 +99,10 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := writeTensors(out, overwrite, named{"hidden", hidden}, named{"pooled", pooled}); err != nil {
+	if err := writeTensors(outFile, named{"hidden", hidden}, named{"pooled", pooled}); err != nil {
+		return err
+	}
+	if err := outFile.Commit(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "%s: hidden %s pooled %s (%.2fs)\n", filepath.Base(out), tensor.ShapeString(hidden.Shape), tensor.ShapeString(pooled.Shape), time.Since(t0).Seconds())

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// asCLIEnv makes the test binary run as gen (see TestMain).
+const asCLIEnv = "GEN_TEST_AS_CLI"
+
+// genCLI runs gen as a subprocess (the test binary in CLI mode) and returns
+// its exit status, stdout and stderr.
+func genCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), asCLIEnv+"=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return code, out.String(), errb.String()
+}
+
+// noCrashText fails when stderr holds a Go crash report.
+func noCrashText(t *testing.T, stderr string) {
+	t.Helper()
+	for _, w := range []string{"goroutine", "panic", "fatal error"} {
+		if strings.Contains(stderr, w) {
+			t.Errorf("stderr holds %q: %s", w, stderr)
+		}
+	}
+}
+
+// onlyFiles fails unless dir holds exactly the names want (no temporary
+// file left behind).
+func onlyFiles(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	ents, _ := os.ReadDir(dir)
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("%s holds %q, want %q", dir, got, want)
+	}
+}
+
+// quickRun are settings that make the tiny SD1 fixture finish in a moment.
+var quickRun = []string{"-p", "a cat", "--seed", "1", "--steps", "1", "-W", "64", "-H", "64", "--quiet"}
+
+func tinyRun(t *testing.T, extra ...string) []string {
+	return append(append(tinyArgs(t), quickRun...), extra...)
+}
+
+// TestOutputNotRegularFile (#14 item 2): a FIFO (as a device node or
+// socket) is never replaced, even with --overwrite; a symlink is written
+// through and stays a link.
+func TestOutputNotRegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.png")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	code, _, stderr := genCLI(t, tinyRun(t, "-o", fifo, "--overwrite")...)
+	if st, err := os.Lstat(fifo); code != 2 || err != nil || st.Mode()&os.ModeNamedPipe == 0 || !strings.Contains(stderr, "not a regular file") {
+		t.Errorf("-o FIFO --overwrite: exit %d, stderr %q; want 2, 'not a regular file' and the FIFO intact", code, stderr)
+	}
+	noCrashText(t, stderr)
+	onlyFiles(t, dir, "fifo.png")
+
+	target := filepath.Join(dir, "real.png")
+	os.WriteFile(target, []byte("old"), 0o600)
+	link := filepath.Join(dir, "link.png")
+	os.Symlink("real.png", link)
+	code, _, stderr = genCLI(t, tinyRun(t, "-o", link, "--overwrite")...)
+	if code != 0 {
+		t.Fatalf("-o symlink --overwrite: exit %d, stderr %q", code, stderr)
+	}
+	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the symlink was replaced")
+	}
+	if b, _ := os.ReadFile(target); !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Errorf("the link's target does not hold the PNG")
+	}
+	if st, _ := os.Stat(target); st.Mode().Perm() != 0o600 {
+		t.Errorf("target mode %v, want the replaced file's 0600", st.Mode().Perm())
+	}
+	onlyFiles(t, dir, "fifo.png", "link.png", "real.png")
+}
+
+// TestOutputUnwritable (#14 item 5): an output that cannot be written is
+// bad input (exit 2) naming the flag, found before any work, with no
+// partial result.
+func TestOutputUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.png")
+	cases := []struct {
+		name, flag string
+		args       []string
+	}{
+		{"/proc", "-o/--output", []string{"-o", "/proc/x.png"}},
+		{"latent in /proc", "--save-latent", []string{"-o", out, "--save-latent", "/proc/l.safetensors"}},
+		{"dangling link into a missing folder", "-o/--output", []string{"-o", filepath.Join(dir, "dangling.png")}},
+	}
+	os.Symlink(filepath.Join(dir, "no", "such", "x.png"), filepath.Join(dir, "dangling.png"))
+	if os.Geteuid() != 0 {
+		ro := filepath.Join(dir, "ro")
+		os.Mkdir(ro, 0o555)
+		cases = append(cases, struct {
+			name, flag string
+			args       []string
+		}{"read-only folder", "-o/--output", []string{"-o", filepath.Join(ro, "x.png")}})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t0 := time.Now()
+			code, _, stderr := genCLI(t, tinyRun(t, c.args...)...)
+			if code != 2 || !strings.Contains(stderr, c.flag) || strings.Contains(stderr, ".tmp-") {
+				t.Errorf("exit %d, stderr %q: want 2 and a message naming %s (not the temporary file)", code, stderr, c.flag)
+			}
+			noCrashText(t, stderr)
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("%s was written: a partial result", out)
+			}
+			t.Logf("%.2fs: %s", time.Since(t0).Seconds(), strings.TrimSpace(stderr))
+		})
+	}
+	want := []string{"dangling.png"}
+	if os.Geteuid() != 0 {
+		want = append(want, "ro")
+	}
+	onlyFiles(t, dir, want...)
+}
+
+// TestInterruptRemovesTemps (#14 item 6): SIGINT while gen runs exits with
+// 130 and leaves no temporary (or final) file.
+func TestInterruptRemovesTemps(t *testing.T) {
+	dir := t.TempDir()
+	args := append(tinyArgs(t), "-p", "a cat", "--seed", "1", "--steps", "10000", "-W", "64", "-H", "64", "--quiet",
+		"-o", filepath.Join(dir, "x.png"), "--save-latent", filepath.Join(dir, "x.safetensors"))
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), asCLIEnv+"=1")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until gen has created its temporary files (before loading).
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if ents, _ := os.ReadDir(dir); len(ents) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("gen made no temporary files")
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // into loading or sampling
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	code := -1
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	}
+	if code != exitInterrupted {
+		t.Errorf("exit %d (%v), want %d; stderr %q", code, err, exitInterrupted, errb.String())
+	}
+	noCrashText(t, errb.String())
+	onlyFiles(t, dir)
+}
+
+// TestOutputUmask (#14 item 8): a new output gets 0666 &^ umask; a
+// replaced one keeps its mode.
+func TestOutputUmask(t *testing.T) {
+	dir := t.TempDir()
+	old := syscall.Umask(0o077) // inherited by the subprocess
+	code, _, stderr := genCLI(t, tinyRun(t, "-o", filepath.Join(dir, "a.png"))...)
+	syscall.Umask(old)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "a.png")); st.Mode().Perm() != 0o600 {
+		t.Errorf("under umask 077: mode %v, want 0600", st.Mode().Perm())
+	}
+	old = syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	b := filepath.Join(dir, "b.png")
+	os.WriteFile(b, []byte("old"), 0o600)
+	os.Chmod(b, 0o600)
+	if code, _, stderr := genCLI(t, tinyRun(t, "-o", b, "--overwrite")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if st, _ := os.Stat(b); st.Mode().Perm() != 0o600 {
+		t.Errorf("--overwrite of a 0600 file: mode %v, want 0600 kept", st.Mode().Perm())
+	}
+	c := filepath.Join(dir, "c.png")
+	if code, _, stderr := genCLI(t, tinyRun(t, "-o", c)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if st, _ := os.Stat(c); st.Mode().Perm() != 0o644 {
+		t.Errorf("under umask 022: mode %v, want 0644", st.Mode().Perm())
+	}
+	onlyFiles(t, dir, "a.png", "b.png", "c.png")
+}
+
+// TestPanicExit3 (#14 item 9): a panic becomes exit status 3 with one line
+// and a hint to report it; the stack trace only with -v.
+func TestPanicExit3(t *testing.T) {
+	var errb bytes.Buffer
+	code := runSafely(func() int { panic("index out of range [3] with length 2") }, false, &errb)
+	if code != exitBug || strings.Count(errb.String(), "\n") != 1 || !strings.Contains(errb.String(), "report") {
+		t.Errorf("exit %d, stderr %q: want 3 and one line asking for a report", code, errb.String())
+	}
+	if strings.Contains(errb.String(), "goroutine") {
+		t.Errorf("stack trace without -v: %q", errb.String())
+	}
+	errb.Reset()
+	runSafely(func() int { panic("boom") }, true, &errb)
+	if !strings.Contains(errb.String(), "goroutine") {
+		t.Errorf("-v: no stack trace in %q", errb.String())
+	}
+	if !wantsVerbose([]string{"-p", "x", "-v"}) || wantsVerbose([]string{"-p", "-v-not"}) {
+		t.Errorf("wantsVerbose")
+	}
+}
