@@ -36,6 +36,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if f.threads > 0 {
 		tensor.SetThreads(f.threads)
 	}
+	if f.noNaNCheck {
+		tensor.NaNChecks = false
+		defer func() { tensor.NaNChecks = true }()
+	}
 
 	// Everything is printed at the end as one block, easy to paste into
 	// an issue; progress goes to stderr meanwhile.

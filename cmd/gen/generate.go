@@ -48,7 +48,7 @@ type genFlags struct {
 	raw                     bool
 	normGroups, textHeads   int
 	textHeads2, unetHeadDim int
-	quiet                   bool
+	quiet, noNaNCheck       bool
 	verbose                 bool
 	initImg                 string
 	strength                float64
@@ -89,6 +89,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	intFlag(fs, &f.textHeads2, 0, "attention heads of a single-file SDXL model's bigG tower (0 = width/64 = 20)", "text-heads-2")
 	intFlag(fs, &f.unetHeadDim, 0, "UNet attention head width of a single-file model (0 = the family's: 8 heads SD1, 64 SDXL)", "unet-head-dim")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&f.noNaNCheck, "no-nan-check", false, "skip the checks for NaN/Inf in weights, latents and the image (A1111's --disable-nan-check)")
 	boolFlag(fs, &f.verbose, "debug messages on stderr (e.g. checkpoint tensors no component uses)", "v", "verbose")
 	stringFlag(fs, &f.initImg, "", "init image (PNG or JPEG) for image-to-image", "i", "init-img")
 	floatFlag(fs, &f.strength, 0.75, "img2img denoising strength in (0, 1]", "strength")
@@ -302,6 +303,10 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.threads > 0 {
 		tensor.SetThreads(f.threads)
+	}
+	if f.noNaNCheck {
+		tensor.NaNChecks = false
+		defer func() { tensor.NaNChecks = true }()
 	}
 
 	if f.verbose {

@@ -234,3 +234,21 @@ func TestPanicExit3(t *testing.T) {
 		t.Errorf("wantsVerbose")
 	}
 }
+
+// TestNoSilentBlackImage (#14 item 3): a --cfg-scale float32 cannot hold is
+// bad input; one that overflows while sampling is an error saying where
+// the non-finite value appeared, with no image written.
+func TestNoSilentBlackImage(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "x.png")
+	code, _, stderr := gen(t, tinyRun(t, "--cfg-scale", "1e300", "-o", out)...)
+	if code != 2 || !strings.Contains(stderr, "--cfg-scale") || !strings.Contains(stderr, "float32") {
+		t.Errorf("--cfg-scale 1e300: exit %d, stderr %q; want 2 naming the flag and float32", code, stderr)
+	}
+	code, _, stderr = gen(t, tinyRun(t, "--cfg-scale", "3e38", "--steps", "3", "-o", out)...)
+	if code != 1 || !strings.Contains(stderr, "appeared in the") || !strings.Contains(stderr, "--cfg-scale") {
+		t.Errorf("--cfg-scale 3e38: exit %d, stderr %q; want 1 and where the NaN appeared", code, stderr)
+	}
+	t.Log(strings.TrimSpace(stderr))
+	onlyFiles(t, dir)
+}

@@ -32,7 +32,6 @@ func tinyVocab() (vocab map[string]int, merges []string) {
 	return vocab, merges
 }
 
-
 // TestTokenizerRejectsBadFiles: each broken vocab.json / merges.txt is an
 // error naming the file and the problem — never a panic, an out-of-memory
 // death or a tokenizer that splits every word into characters.

@@ -114,6 +114,9 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkCond(cond, uncond); err != nil { // NaN check (#14)
+		return nil, err
+	}
 	res.TextEncode = time.Since(t0)
 
 	h, w := req.Height/latentFactor, req.Width/latentFactor
@@ -131,6 +134,9 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := tensor.CheckFinite(final, "the final latent", hintSampling); err != nil { // NaN check (#14)
+		return nil, err
+	}
 	res.Sampling = time.Since(t0)
 	res.Latent = final
 	if req.ReleaseUNet {
@@ -146,6 +152,9 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 
 	t0 = time.Now()
 	res.Image = p.VAE.Decode(final)
+	if err := tensor.CheckFinite(res.Image, "the VAE's decoded image", hintVAE); err != nil { // NaN check (#14)
+		return nil, err
+	}
 	res.RGB, err = vae.ToUint8(res.Image)
 	if err != nil {
 		return nil, err
@@ -192,7 +201,12 @@ func (p *Pipeline) sample(req *Request, sched *sampling.DiscreteSchedule, x *ten
 		}
 		res.ModelCalls++
 		res.UNetPasses += xIn.Shape[0]
-		return p.UNet.ForwardY(xIn, t, context, y, nil), nil
+		// NaN check (#14): the latent entering this step, then the UNet's output.
+		if err := tensor.CheckFinite(xIn, fmt.Sprintf("the latent at step %d", res.Steps+1), hintSampling); err != nil {
+			return nil, err
+		}
+		out := p.UNet.ForwardY(xIn, t, context, y, nil)
+		return out, tensor.CheckFinite(out, fmt.Sprintf("the UNet's output at step %d", res.Steps+1), hintUNet)
 	}
 	guider := &sampling.CFG{
 		Model:             &sampling.EPS{Net: net, Schedule: sched},
