@@ -331,7 +331,6 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	defer pipe.Close()
 	loadTime := time.Since(t0)
-	rememberTokenizer(f.tokenizer, tokDir, stderr)
 	returnMemory()
 
 	var total sd1.Timings
@@ -406,6 +405,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(stdout, files[i].image.Path)
 	}
+	rememberTokenizer(f.tokenizer, tokDir, stderr) // only after a successful run (#14 item 4)
 	imgEnc := ""
 	if total.ImageEncode > 0 {
 		imgEnc = ", image encode " + secs(total.ImageEncode)

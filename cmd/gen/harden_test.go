@@ -9,6 +9,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/godiffusion/godiffusion/internal/golden"
+	"github.com/godiffusion/godiffusion/models/sd1"
 )
 
 // asCLIEnv makes the test binary run as gen (see TestMain).
@@ -251,4 +254,45 @@ func TestNoSilentBlackImage(t *testing.T) {
 	}
 	t.Log(strings.TrimSpace(stderr))
 	onlyFiles(t, dir)
+}
+
+// TestTokenizerCacheNotPoisoned (#14 item 4): a tokenizer that fails
+// validation, or a run that fails, does not reach the cache; replacing a
+// different cached tokenizer is said on stderr.
+func TestTokenizerCacheNotPoisoned(t *testing.T) {
+	good := golden.Tokenizer(t, "clip")
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	t.Setenv(sd1.CacheEnv, cache)
+	cached := filepath.Join(cache, "clip-tokenizer", "merges.txt")
+
+	bad := filepath.Join(dir, "bad")
+	os.Mkdir(bad, 0o755)
+	vocab, _ := os.ReadFile(filepath.Join(good, "vocab.json"))
+	os.WriteFile(filepath.Join(bad, "vocab.json"), vocab, 0o644)
+	os.WriteFile(filepath.Join(bad, "merges.txt"), nil, 0o644) // empty: no merges
+	if code, _, stderr := gen(t, "tokens", "--tokenizer", bad, "-p", "a cat"); code != 2 || !strings.Contains(stderr, "no merges") {
+		t.Errorf("empty merges.txt: exit %d, stderr %q; want 2 and 'no merges'", code, stderr)
+	}
+	out := filepath.Join(dir, "x.png")
+	args := []string{"--model", golden.Core(t, "sd1/tiny-sd1.safetensors"), "--norm-groups", "4", "--text-heads", "4", "--tokenizer", good}
+	if code, _, stderr := gen(t, append(append(args, quickRun...), "--cfg-scale", "3e38", "--steps", "3", "-o", out)...); code != 1 {
+		t.Errorf("failing run: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(cached); err == nil {
+		t.Fatalf("the cache was written by a failed run or a bad tokenizer")
+	}
+	if code, _, stderr := gen(t, "tokens", "--tokenizer", good, "-p", "a cat"); code != 0 || !strings.Contains(stderr, "tokenizer cached") {
+		t.Fatalf("good tokenizer: exit %d, stderr %q", code, stderr)
+	}
+	// A different valid tokenizer (one merge fewer) replaces it, loudly.
+	other := filepath.Join(dir, "other")
+	os.Mkdir(other, 0o755)
+	merges, _ := os.ReadFile(filepath.Join(good, "merges.txt"))
+	lines := strings.Split(strings.TrimRight(string(merges), "\n"), "\n")
+	os.WriteFile(filepath.Join(other, "merges.txt"), []byte(strings.Join(lines[:len(lines)-1], "\n")+"\n"), 0o644)
+	os.WriteFile(filepath.Join(other, "vocab.json"), vocab, 0o644)
+	if code, _, stderr := gen(t, "tokens", "--tokenizer", other, "-p", "a cat"); code != 0 || !strings.Contains(stderr, "replaced") {
+		t.Errorf("different tokenizer: exit %d, stderr %q; want a note that the cache was replaced", code, stderr)
+	}
 }

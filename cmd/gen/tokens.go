@@ -94,7 +94,6 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 		return badInput("--model: %v", err)
 	}
 	defer te.Close()
-	rememberTokenizer(tokDir, dir, stderr)
 	hidden, pooled, err := te.Encode(prompt, clipSkip, raw)
 	if err != nil {
 		return err
@@ -105,24 +104,31 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 	if err := outFile.Commit(); err != nil {
 		return err
 	}
+	rememberTokenizer(tokDir, dir, stderr)
 	fmt.Fprintf(stderr, "%s: hidden %s pooled %s (%.2fs)\n", filepath.Base(out), tensor.ShapeString(hidden.Shape), tensor.ShapeString(pooled.Shape), time.Since(t0).Seconds())
 	return nil
 }
 
 // rememberTokenizer copies a tokenizer given with --tokenizer (flagValue;
-// nothing happens without the flag) into the user cache once it has
-// loaded, so that later runs find it without the flag (see
-// sd1.FindTokenizer). It says so on stderr the first time; a cache that
-// cannot be written is a warning, never an error: this run has its
-// tokenizer either way.
+// nothing happens without the flag) into the user cache, so that later
+// runs find it without the flag (see sd1.FindTokenizer). Callers call it
+// only after the run succeeded, so a tokenizer that fails validation, or a
+// run that fails, never replaces a good cached one. It says so on stderr
+// when it fills the cache and, louder, when it replaces a different cached
+// tokenizer; a cache that cannot be written is a warning, never an error:
+// this run has its tokenizer either way.
 func rememberTokenizer(flagValue, found string, stderr io.Writer) {
 	if flagValue == "" {
 		return
 	}
+	cache, _ := sd1.TokenizerCacheDir()
+	had, _ := sd1.FindTokenizer("", "")
 	dir, copied, err := sd1.CacheTokenizer(found)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "gen: warning: the tokenizer was not cached (%v); pass --tokenizer again next time\n", err)
+	case copied && had != "" && had == cache:
+		fmt.Fprintf(stderr, "gen: note: the tokenizer cached in %s differed from %s and was replaced by it\n", dir, flagValue)
 	case copied:
 		fmt.Fprintf(stderr, "tokenizer cached in %s: later runs find it without --tokenizer\n", dir)
 	}
