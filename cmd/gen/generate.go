@@ -14,7 +14,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -372,7 +371,9 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
 		}
 		if initImage != nil {
-			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
+			var d string
+			params.Steps, d = a1111Img2Img(f.steps, f.strength) // A1111's Steps is the schedule's length
+			params.Extra = append(params.Extra, [2]string{"Denoising strength", d})
 		}
 		img, err := pngmeta.RGB8(res.RGB, f.width, f.height)
 		if err != nil {
