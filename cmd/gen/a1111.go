@@ -50,7 +50,7 @@ func a1111Name(labels map[string]string, name string) string {
 // (strength itself can give one step fewer: 0.75·13 = 9.75 → 9, not 10).
 func a1111Img2Img(steps int, strength float64) (total int, denoise string) {
 	total = int(float64(steps) / strength)
-	if strength > 0.9999 || total <= steps {
+	if strength > 0.9999 {
 		return steps, strconv.FormatFloat(strength, 'g', -1, 64)
 	}
 	want := float64(steps) / float64(total)
