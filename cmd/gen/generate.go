@@ -52,6 +52,8 @@ type genFlags struct {
 	initImg                 string
 	strength                float64
 	sizeSet                 bool // -W or -H given explicitly
+	widthSet, heightSet     bool // which of them
+	strengthSet             bool // --strength given explicitly
 }
 
 func parseGenFlags(args []string) (*genFlags, error) {
@@ -97,8 +99,12 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	}
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "W", "H", "width", "height":
-			f.sizeSet = true
+		case "W", "width":
+			f.sizeSet, f.widthSet = true, true
+		case "H", "height":
+			f.sizeSet, f.heightSet = true, true
+		case "strength":
+			f.strengthSet = true
 		}
 	})
 	return f, nil
@@ -137,6 +143,10 @@ func (f *genFlags) validate() error {
 		return badInput("--batch-count %d: must be between 1 and %d", f.batch, maxBatch)
 	case f.threads < 0 || f.threads > maxThreads:
 		return badInput("--threads %d: must be between 0 (all cores) and %d", f.threads, maxThreads)
+	case f.strengthSet && f.initImg == "":
+		return badInput("--strength: only img2img uses it; give the init image with -i/--init-img")
+	case f.seed.set && f.seed.value > math.MaxUint64-uint64(f.batch-1):
+		return badInput("--seed %d with --batch-count %d: the seeds seed..seed+%d would pass 18446744073709551615", f.seed.value, f.batch, f.batch-1)
 	case f.initImg != "" && !(f.strength > 0 && f.strength <= 1):
 		return badInput("--strength %g: must be in (0, 1]", f.strength)
 	case f.initImg != "" && float64(f.steps)/f.strength > sampling.MaxSteps:
@@ -160,6 +170,9 @@ func checkModel(path, arch string) (detect.Info, error) {
 	case "auto", "sd1", "sdxl", "flux":
 	default:
 		return detect.Info{}, badInput("--arch %q: must be auto, sd1, sdxl or flux", arch)
+	}
+	if err := checkModelFile(path); err != nil {
+		return detect.Info{}, err
 	}
 	info, err := detect.Path(path)
 	if err != nil {
@@ -209,6 +222,9 @@ func numbered(path string, i, n int) string {
 // in [-1, 1]. Its size sets -W/-H; explicit -W/-H must match it (the image
 // is not resized).
 func readInitImage(f *genFlags) (*tensor.Tensor, error) {
+	if st, err := os.Stat(f.initImg); err == nil && st.IsDir() {
+		return nil, badInput("--init-img %s: is a folder; give a PNG or JPEG file", f.initImg)
+	}
 	r, err := os.Open(f.initImg)
 	if err != nil {
 		return nil, badInput("--init-img: %v", err)
@@ -270,10 +286,16 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if info.Family == detect.SDXL && !f.sizeSet && f.initImg == "" {
+	if info.Family == detect.SDXL && f.initImg == "" {
 		// SDXL is trained at 1024×1024 (about one megapixel); 512×512,
-		// SD1's size, gives it poor pictures.
-		f.width, f.height = sdxlSize, sdxlSize
+		// SD1's size, gives it poor pictures. A side not given is the
+		// family's default, not SD1's (-W 768 alone is 768×1024).
+		if !f.widthSet {
+			f.width = sdxlSize
+		}
+		if !f.heightSet {
+			f.height = sdxlSize
+		}
 	}
 	tokDir, err := sd1.FindTokenizer(f.model, f.tokenizer)
 	if err != nil {
@@ -290,6 +312,10 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.output == "" {
 		return badInput("-o/--output: empty file name")
+	}
+	format, err := imageFormat(f.output)
+	if err != nil {
+		return err
 	}
 	files, err := prepareImageFiles(f) // every output proven writable before any work
 	if err != nil {
@@ -379,7 +405,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		png, err := pngmeta.Encode(img, [2]string{pngmeta.Keyword, params.String()})
+		png, err := encodeImage(format, img, params.String())
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"image/jpeg"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -294,5 +296,138 @@ func TestTokenizerCacheNotPoisoned(t *testing.T) {
 	os.WriteFile(filepath.Join(other, "vocab.json"), vocab, 0o644)
 	if code, _, stderr := gen(t, "tokens", "--tokenizer", other, "-p", "a cat"); code != 0 || !strings.Contains(stderr, "replaced") {
 		t.Errorf("different tokenizer: exit %d, stderr %q; want a note that the cache was replaced", code, stderr)
+	}
+}
+
+// TestTokenizerCrashCLI (#14 item 1): hostile vocab.json files are one
+// line of bad input (exit 2) naming the file, not a goroutine dump or an
+// out-of-memory death.
+func TestTokenizerCrashCLI(t *testing.T) {
+	good := golden.Tokenizer(t, "clip")
+	merges, _ := os.ReadFile(filepath.Join(good, "merges.txt"))
+	vocab, _ := os.ReadFile(filepath.Join(good, "vocab.json"))
+	for _, c := range []struct{ name, from, to string }{
+		{"negative id", `"cat</w>": 2368`, `"cat</w>": -5`},
+		{"huge id", `"cat</w>": 2368`, `"cat</w>": 99999999`},
+		{"id beyond memory", `"cat</w>": 2368`, `"cat</w>": 1000000000000`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if !bytes.Contains(vocab, []byte(c.from)) {
+				t.Fatalf("vocab.json lacks %s", c.from)
+			}
+			os.WriteFile(filepath.Join(dir, "vocab.json"), bytes.Replace(vocab, []byte(c.from), []byte(c.to), 1), 0o644)
+			os.WriteFile(filepath.Join(dir, "merges.txt"), merges, 0o644)
+			code, stdout, stderr := genCLI(t, "tokens", "--tokenizer", dir, "-p", "a cat")
+			if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "vocab.json") {
+				t.Errorf("exit %d, stdout %q, stderr %q: want 2 and one line naming vocab.json", code, stdout, stderr)
+			}
+			noCrashText(t, stderr)
+		})
+	}
+}
+
+// TestErrorsInFlagWords (#14 item 10): errors name the flag to use and
+// say what to do, in the command line's words.
+func TestErrorsInFlagWords(t *testing.T) {
+	dir := t.TempDir()
+	tok := golden.Tokenizer(t, "clip")
+	tiny := golden.Core(t, "sd1/tiny-sd1.safetensors")
+	ckpt := filepath.Join(dir, "model.ckpt")
+	os.WriteFile(ckpt, []byte("PK\x03\x04 a torch zip archive"), 0o644)
+	out := filepath.Join(dir, "x.png")
+	missing := filepath.Join(dir, "v1-5.safetensors")
+	cases := []struct {
+		name       string
+		args       []string
+		want, dont []string
+	}{
+		{"missing checkpoint", []string{"--model", missing, "--tokenizer", tok, "-o", out}, []string{"Hugging Face"}, nil},
+		{"pickle checkpoint", []string{"--model", ckpt, "--tokenizer", tok, "-o", out}, []string{"pickle", ".safetensors"}, []string{"header"}},
+		{"text heads", []string{"--model", tiny, "--norm-groups", "4", "--tokenizer", tok, "-o", out}, []string{"--text-heads"}, []string{"LoadOptions"}},
+		{"norm groups", []string{"--model", tiny, "--text-heads", "4", "--tokenizer", tok, "-o", out}, []string{"--norm-groups"}, nil},
+		{"unet head dim", append(tinyArgs(t), "--unet-head-dim", "3", "-o", out), []string{"--unet-head-dim"}, nil},
+		{"init image folder", append(tinyArgs(t), "-i", dir, "-o", out), []string{"is a folder"}, []string{"unknown format"}},
+		{"long flag spelling", append(tinyArgs(t), "--seed", "x", "-o", out), []string{"flag --seed"}, nil},
+		{"text-embed on SDXL", []string{"text-embed", "--model", sharedPath("sdxl/tiny-sdxl.safetensors"), "--tokenizer", tok, "-p", "x", "-o", out},
+			[]string{"SD 1.x models only"}, []string{"--arch"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, a := range c.args {
+				if strings.HasPrefix(a, golden.SharedDir()) {
+					golden.Shared(t, strings.TrimPrefix(a, filepath.Join(golden.SharedDir(), "golden")+"/"))
+				}
+			}
+			code, _, stderr := gen(t, c.args...)
+			if code != 2 || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q: want 2 and one line", code, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q lacks %q", stderr, w)
+				}
+			}
+			for _, w := range c.dont {
+				if strings.Contains(stderr, w) {
+					t.Errorf("stderr %q holds %q", stderr, w)
+				}
+			}
+			if strings.Count(stderr, missing) > 1 {
+				t.Errorf("the path is printed twice: %q", stderr)
+			}
+			t.Log(strings.TrimSpace(stderr))
+		})
+	}
+	if got := inFlagWords("vae: no default scaling factor for 16 latent channels; set Options.ScalingFactor"); strings.Contains(got, "Options.") {
+		t.Errorf("inFlagWords left the API name: %q", got)
+	}
+	onlyFiles(t, dir, "model.ckpt")
+}
+
+// TestSurprises (#14 item 11).
+func TestSurprises(t *testing.T) {
+	dir := t.TempDir()
+	tok := golden.Tokenizer(t, "clip")
+	bad := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"strength without -i", tinyRun(t, "--strength", "0.5", "-o", filepath.Join(dir, "a.png")), "--strength"},
+		{"tokens without -p", []string{"tokens", "--tokenizer", tok}, "-p/--prompt"},
+		{"webp", tinyRun(t, "-o", filepath.Join(dir, "a.webp")), ".webp"},
+		{"seed wraps", tinyRun(t, "--seed", "18446744073709551615", "--batch-count", "2", "-o", filepath.Join(dir, "a.png")), "--seed"},
+	}
+	for _, c := range bad {
+		code, _, stderr := gen(t, c.args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 2 mentioning %q", c.name, code, stderr, c.want)
+		}
+	}
+	// -o .jpg writes a JPEG carrying the parameters as its comment.
+	jpg := filepath.Join(dir, "pic.jpg")
+	if code, _, stderr := gen(t, tinyRun(t, "-o", jpg)...); code != 0 {
+		t.Fatalf("-o pic.jpg: exit %d: %s", code, stderr)
+	}
+	b, _ := os.ReadFile(jpg)
+	if !bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF, 0xFE}) || !bytes.Contains(b, []byte("Steps: 1, Sampler: Euler")) {
+		t.Errorf("pic.jpg is not a JPEG with the parameters comment: % x", b[:min(len(b), 16)])
+	}
+	if img, err := jpeg.Decode(bytes.NewReader(b)); err != nil || img.Bounds().Dx() != 64 {
+		t.Errorf("pic.jpg does not decode as a 64-wide JPEG: %v", err)
+	}
+	// SDXL with only -W: the height is SDXL's default 1024, not SD1's 512.
+	model := golden.Shared(t, "sdxl/tiny-sdxl.safetensors")
+	xl := filepath.Join(dir, "xl.png")
+	code, _, stderr := gen(t, "--model", model, "--tokenizer", tok, "--text-heads", "2", "--text-heads-2", "2", "--unet-head-dim", "16",
+		"-p", "x", "--seed", "1", "--steps", "1", "-W", "64", "--quiet", "-o", xl)
+	if code != 0 {
+		t.Fatalf("SDXL -W 64: exit %d: %s", code, stderr)
+	}
+	f, _ := os.Open(xl)
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width != 64 || cfg.Height != 1024 {
+		t.Errorf("SDXL -W 64: %dx%d (%v), want 64x1024", cfg.Width, cfg.Height, err)
 	}
 }

@@ -89,7 +89,7 @@ func report(err error, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usageText)
 		return 0
 	}
-	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	msg := inFlagWords(strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " "))
 	fmt.Fprintf(stderr, "gen: %s\n", msg)
 	var ue *usageError
 	if errors.As(err, &ue) {

@@ -3,11 +3,13 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
 	"time"
 
+	"github.com/godiffusion/godiffusion/models/detect"
 	"github.com/godiffusion/godiffusion/models/sd1"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -24,6 +26,11 @@ func runTokens(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&raw, "raw", false, "tokenise literally (no A1111 weighting)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	promptSet := false // -p "" is an empty prompt; no -p at all is a mistake
+	fs.Visit(func(fl *flag.Flag) { promptSet = promptSet || fl.Name == "p" || fl.Name == "prompt" })
+	if !promptSet {
+		return badInput("-p/--prompt: no prompt given (the text to tokenize; -p \"\" for the empty prompt)")
 	}
 	dir, err := sd1.FindTokenizer(model, tokDir)
 	if err != nil {
@@ -70,8 +77,10 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 	case clipSkip < 0:
 		return badInput("--clip-skip %d: must not be negative", clipSkip)
 	}
-	if _, err := checkModel(model, "sd1"); err != nil {
+	if info, err := checkModel(model, "auto"); err != nil {
 		return err
+	} else if info.Family != detect.SD1 {
+		return badInput("--model %s: gen text-embed supports SD 1.x models only; this is a %s model", model, info.Family)
 	}
 	dir, err := sd1.FindTokenizer(model, tokDir)
 	if err != nil {
