@@ -38,6 +38,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		tensor.SetThreads(f.threads)
 	}
 	tensor.SetPrecision(f.precision)
+	if f.noNaNCheck {
+		tensor.NaNChecks = false
+		defer func() { tensor.NaNChecks = true }()
+	}
 
 	// Everything is printed at the end as one block, easy to paste into
 	// an issue; progress goes to stderr meanwhile.

@@ -20,6 +20,7 @@ type benchFlags struct {
 	width, height, steps int
 	threads              int
 	precision            tensor.Precision // --precision fp32|bf16
+	noNaNCheck           bool             // --no-nan-check: time the run without the NaN checks
 	cfg                  float64
 	// Hyper-parameters of a non-standard single-file model (0 = default).
 	normGroups, textHeads, textHeads2, unetHeadDim int
@@ -48,6 +49,7 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 	intFlag(fs, &f.textHeads, 0, "CLIP heads of a non-standard single-file model (accepted for symmetry with gen; the bench encodes no text)", "text-heads")
 	intFlag(fs, &f.textHeads2, 0, "bigG heads of a non-standard single-file SDXL model (accepted for symmetry with gen; the bench encodes no text)", "text-heads-2")
 	intFlag(fs, &f.unetHeadDim, 0, "UNet attention head width of a non-standard single-file model (0 = the family's: 8 heads SD1, 64 SDXL)", "unet-head-dim")
+	fs.BoolVar(&f.noNaNCheck, "no-nan-check", false, "skip the NaN/Inf checks (to measure what they cost)")
 	floatFlag(fs, &f.cfg, 7, "guidance scale (1 = one UNet pass per step, else a batch of 2)", "cfg-scale", "cfg")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err

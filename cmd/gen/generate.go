@@ -16,7 +16,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,7 +50,7 @@ type genFlags struct {
 	raw                     bool
 	normGroups, textHeads   int
 	textHeads2, unetHeadDim int
-	quiet                   bool
+	quiet, noNaNCheck       bool
 	verbose                 bool
 	initImg                 string
 	strength                float64
@@ -100,6 +99,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	intFlag(fs, &f.textHeads2, 0, "attention heads of a single-file SDXL model's bigG tower (0 = width/64 = 20)", "text-heads-2")
 	intFlag(fs, &f.unetHeadDim, 0, "UNet attention head width of a single-file model (0 = the family's: 8 heads SD1, 64 SDXL)", "unet-head-dim")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&f.noNaNCheck, "no-nan-check", false, "skip the checks for NaN/Inf in weights, latents and the image (A1111's --disable-nan-check)")
 	boolFlag(fs, &f.verbose, "debug messages on stderr (e.g. checkpoint tensors no component uses)", "v", "verbose")
 	stringFlag(fs, &f.initImg, "", "init image (PNG or JPEG) for image-to-image", "i", "init-img")
 	floatFlag(fs, &f.strength, 0.75, "img2img denoising strength in (0, 1]", "strength")
@@ -117,7 +117,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	fs.Visit(func(fl *flag.Flag) {
 		f.given[fl.Name] = true
 		switch fl.Name {
-		case "W", "H", "width", "height":
+		case "W", "width", "H", "height":
 			f.sizeSet = true
 		}
 	})
@@ -204,6 +204,10 @@ func (f *genFlags) validate() error {
 		return badInput("--threads %d: must be between 0 (all cores) and %d", f.threads, maxThreads)
 	case f.precision != "fp32" && f.precision != "bf16":
 		return badInput("--precision %q: must be fp32 or bf16", f.precision)
+	case f.isGiven("strength") && f.initImg == "":
+		return badInput("--strength: only img2img uses it; give the init image with -i/--init-img")
+	case f.seed.set && f.seed.value > math.MaxUint64-uint64(f.batch-1):
+		return badInput("--seed %d with --batch-count %d: the seeds seed..seed+%d would pass 18446744073709551615", f.seed.value, f.batch, f.batch-1)
 	case f.initImg != "" && !(f.strength > 0 && f.strength <= 1):
 		return badInput("--strength %g: must be in (0, 1]", f.strength)
 	case f.guidance < 0:
@@ -233,6 +237,9 @@ func checkModel(path, arch string) (detect.Info, error) {
 	case "auto", "sd1", "sdxl", "flux":
 	default:
 		return detect.Info{}, badInput("--arch %q: must be auto, sd1, sdxl or flux", arch)
+	}
+	if err := checkModelFile(path); err != nil {
+		return detect.Info{}, err
 	}
 	info, err := detect.Path(path)
 	if err != nil {
@@ -265,25 +272,6 @@ func checkClipL(path string) error {
 	return nil
 }
 
-// checkOutput makes sure path can be written: its folder exists and, unless
-// overwrite, the file does not.
-func checkOutput(flagName, path string, overwrite bool) error {
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return badInput("%s %s: folder %s does not exist", flagName, path, dir)
-	}
-	if fi, err := os.Stat(path); err == nil {
-		if fi.IsDir() {
-			return badInput("%s %s: is a folder", flagName, path)
-		}
-		if !overwrite {
-			return badInput("%s %s: file exists (use --overwrite to replace it)", flagName, path)
-		}
-	}
-	return nil
-}
-
 // numbered returns path for image i of n: path itself when n == 1, else
 // the name with "-<i+1>" before the extension (out.png → out-1.png, out-2.png).
 func numbered(path string, i, n int) string {
@@ -298,6 +286,9 @@ func numbered(path string, i, n int) string {
 // in [-1, 1]. Its size sets -W/-H; explicit -W/-H must match it (the image
 // is not resized).
 func readInitImage(f *genFlags) (*tensor.Tensor, error) {
+	if st, err := os.Stat(f.initImg); err == nil && st.IsDir() {
+		return nil, badInput("--init-img %s: is a folder; give a PNG or JPEG file", f.initImg)
+	}
 	r, err := os.Open(f.initImg)
 	if err != nil {
 		return nil, badInput("--init-img: %v", err)
@@ -395,29 +386,25 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if f.output == "" {
 		return badInput("-o/--output: empty file name")
 	}
-	outs := map[string]string{"-o/--output": f.output, "--save-latent": f.saveLatent, "--trace": f.trace}
-	seen := map[string]bool{}
-	for _, name := range []string{"-o/--output", "--save-latent", "--trace"} {
-		for i := 0; i < f.batch; i++ {
-			p := numbered(outs[name], i, f.batch)
-			if p == "" {
-				continue
-			}
-			if seen[filepath.Clean(p)] {
-				return badInput("%s %s: the same file is named twice", name, p)
-			}
-			seen[filepath.Clean(p)] = true
-			if err := checkOutput(name, p, f.overwrite); err != nil {
-				return err
-			}
-		}
+	format, err := imageFormat(f.output)
+	if err != nil {
+		return err
 	}
+	files, err := prepareImageFiles(f) // every output proven writable before any work
+	if err != nil {
+		return err
+	}
+	defer discardAll(files) // temporary files of outputs not committed
 	seed := f.seed.value
 	if !f.seed.set {
 		seed = randomSeed()
 	}
 	if f.threads > 0 {
 		tensor.SetThreads(f.threads)
+	}
+	if f.noNaNCheck {
+		tensor.NaNChecks = false
+		defer func() { tensor.NaNChecks = true }()
 	}
 
 	prec, _ := tensor.ParsePrecision(f.precision) // checked with the flags
@@ -439,7 +426,6 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	}
 	defer pipe.Close()
 	loadTime := time.Since(t0)
-	rememberTokenizer(f.tokenizer, tokDir, stderr)
 	returnMemory()
 
 	var total pipeline.Timings
@@ -483,33 +469,42 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		}
 		params.Extra = append(params.Extra, f.cfgRule.pngExtra()...)
 		if initImage != nil {
-			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
+			var d string
+			params.Steps, d = infotext.Img2ImgSteps(f.steps, f.strength) // A1111's Steps is the schedule's length
+			params.Extra = append(params.Extra, [2]string{"Denoising strength", d})
 		}
-		png, err := infotext.PNG(res.RGB, f.width, f.height, params)
+		img, err := pngmeta.RGB8(res.RGB, f.width, f.height)
 		if err != nil {
 			return err
 		}
-		out := numbered(f.output, i, f.batch)
-		if err := pngmeta.WriteFile(out, png, f.overwrite); err != nil {
+		png, err := encodeImage(format, img, params.String())
+		if err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, out)
-		if p := numbered(f.saveLatent, i, f.batch); p != "" {
-			if err := writeTensors(p, f.overwrite, named{"latent", res.Latent}); err != nil {
+		if err := files[i].image.Write(png); err != nil {
+			return err
+		}
+		if files[i].latent != nil {
+			if err := writeTensors(files[i].latent, named{"latent", res.Latent}); err != nil {
 				return err
 			}
 		}
-		if p := numbered(f.trace, i, f.batch); p != "" {
+		if files[i].trace != nil {
 			sig := make([]float32, len(res.Sigmas))
 			for j, v := range res.Sigmas {
 				sig[j] = float32(v)
 			}
 			ts := append(tr.tensors, named{"sigmas", tensor.FromData(sig, len(sig))})
-			if err := writeTensors(p, f.overwrite, ts...); err != nil {
+			if err := writeTensors(files[i].trace, ts...); err != nil {
 				return err
 			}
 		}
+		if err := files[i].commit(); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, files[i].image.Path)
 	}
+	rememberTokenizer(f.tokenizer, tokDir, stderr) // only after a successful run (#14 item 4)
 	imgEnc := ""
 	if total.ImageEncode > 0 {
 		imgEnc = ", image encode " + secs(total.ImageEncode)

@@ -16,7 +16,8 @@
 // (an unknown sampler, a width that is not a multiple of 8, a missing
 // model or tokenizer, an output file that exists, …) is reported as one line
 // on stderr with exit status 2, before any model is loaded, and writes no
-// file. Errors while running exit with status 1.
+// file. Errors while running exit with status 1; a bug (a recovered
+// panic) exits with 3 and an interrupt with 130 (see exit.go).
 package main
 
 import (
@@ -29,12 +30,18 @@ import (
 
 func main() {
 	tuneGC()
+	handleInterrupts(os.Stderr)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run executes the command line args and returns the exit status. It is
 // main without the process: tests call it in-process.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runSafely(func() int { return dispatch(args, stdout, stderr) }, wantsVerbose(args), stderr)
+}
+
+// dispatch runs the subcommand named by args[0] (generate by default).
+func dispatch(args []string, stdout, stderr io.Writer) int {
 	cmd, rest := "generate", args
 	if len(args) > 0 {
 		switch args[0] {
@@ -83,7 +90,8 @@ func badInput(format string, a ...any) error { return &usageError{fmt.Sprintf(fo
 var errHelp = errors.New("help requested")
 
 // report prints err as one line on stderr and returns the exit status:
-// 0 without error, 2 for bad input, 1 otherwise.
+// 0 without error, 2 (exitBadInput) for bad input, 1 (exitFailure)
+// otherwise.
 func report(err error, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
@@ -92,11 +100,11 @@ func report(err error, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usageText)
 		return 0
 	}
-	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	msg := inFlagWords(strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " "))
 	fmt.Fprintf(stderr, "gen: %s\n", msg)
 	var ue *usageError
 	if errors.As(err, &ue) {
-		return 2
+		return exitBadInput
 	}
-	return 1
+	return exitFailure
 }

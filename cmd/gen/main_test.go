@@ -488,7 +488,9 @@ func TestImg2ImgCLI(t *testing.T) {
 		t.Errorf("img2img PNG differs from image_uint8 by up to %d", maxd)
 	}
 	text, _ := pngmeta.ReadText(bytes.NewReader(got))
-	if !strings.HasSuffix(text["parameters"], ", Denoising strength: 0.6") {
+	// 10 steps at 0.6 are the last 10 of a 16-step schedule: A1111 runs
+	// int(0.63·16) = 10 of its 16 (int(0.6·16) would be 9; see infotext.Img2ImgSteps).
+	if !strings.Contains(text["parameters"], "Steps: 16,") || !strings.HasSuffix(text["parameters"], ", Denoising strength: 0.63") {
 		t.Errorf("parameters %q", text["parameters"])
 	}
 }

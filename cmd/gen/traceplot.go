@@ -15,8 +15,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
-
-	"github.com/godiffusion/godiffusion/internal/pngmeta"
 )
 
 // runTracePlot is `gen trace-plot TRACE.safetensors -o FILE.png|.svg`: it
@@ -53,23 +51,32 @@ func runTracePlot(args []string, stdout, stderr io.Writer) error {
 		return badInput("trace-plot -o/--output %s: must end in .png or .svg", output)
 	}
 	csvPath := strings.TrimSuffix(output, filepath.Ext(output)) + ".csv"
-	for _, p := range []string{output, csvPath} {
-		if err := checkOutput("-o/--output", p, overwrite); err != nil {
-			return err
-		}
-	}
 	rows, err := readTrace(pos[0])
 	if err != nil {
 		return badInput("trace-plot: %v", err)
 	}
+	// Both files are proven writable before the drawing and committed
+	// together (outfile): never a chart without its numbers.
+	files := imageFiles{}
+	if files.image, err = prepareOutput("-o/--output", output, overwrite); err != nil {
+		return err
+	}
+	if files.latent, err = prepareOutput("-o/--output (the CSV beside it)", csvPath, overwrite); err != nil {
+		files.image.Discard()
+		return err
+	}
 	img, err := drawTrace(rows, ext, filepath.Base(pos[0]))
+	if err == nil {
+		err = files.image.Write(img)
+	}
+	if err == nil {
+		err = files.latent.Write(traceCSV(rows))
+	}
+	if err == nil {
+		err = files.commit()
+	}
 	if err != nil {
-		return err
-	}
-	if err := pngmeta.WriteFile(csvPath, traceCSV(rows), overwrite); err != nil {
-		return err
-	}
-	if err := pngmeta.WriteFile(output, img, overwrite); err != nil {
+		discardAll([]imageFiles{files})
 		return err
 	}
 	fmt.Fprintln(stdout, output)

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/xml"
 	"fmt"
+	"github.com/godiffusion/godiffusion/safetensors"
 	"image/png"
 	"io"
 	"math"
@@ -178,16 +179,16 @@ func boolF(b bool) float64 {
 func TestTracePlotBadInput(t *testing.T) {
 	dir := t.TempDir()
 	notTrace := filepath.Join(dir, "lat.safetensors")
-	if err := writeTensors(notTrace, false, named{"latent", tensor.New(1, 4, 2, 2)}); err != nil {
+	if err := writeTensorFile(notTrace, named{"latent", tensor.New(1, 4, 2, 2)}); err != nil {
 		t.Fatal(err)
 	}
 	noUncond := filepath.Join(dir, "cfg1.safetensors")
 	x := tensor.New(1, 4, 2, 2)
-	if err := writeTensors(noUncond, false, named{"x.0", x}, named{"cond.0", x}, named{"guided.0", x}); err != nil {
+	if err := writeTensorFile(noUncond, named{"x.0", x}, named{"cond.0", x}, named{"guided.0", x}); err != nil {
 		t.Fatal(err)
 	}
 	noGuided := filepath.Join(dir, "partial.safetensors")
-	if err := writeTensors(noGuided, false, named{"x.0", x}, named{"cond.0", x}); err != nil {
+	if err := writeTensorFile(noGuided, named{"x.0", x}, named{"cond.0", x}); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "p.png")
@@ -270,4 +271,13 @@ func TestGuidanceRulesCLI(t *testing.T) {
 			}
 		}
 	}
+}
+
+// writeTensorFile writes float32 tensors to a new .safetensors file.
+func writeTensorFile(path string, ts ...named) error {
+	st := make([]safetensors.Tensor, len(ts))
+	for i, n := range ts {
+		st[i] = safetensors.NewF32Tensor(n.name, n.t.Shape, n.t.Data)
+	}
+	return safetensors.WriteFile(path, st, nil)
 }

@@ -63,8 +63,10 @@ generate flags:
   -t, --threads N             worker threads (default: all cores)
       --precision P           fp32 (default, exact) or bf16: matrix products and convolutions round both operands
                               to bfloat16 and accumulate in fp32 (VDPBF16PS where the CPU has AVX512-BF16)
-  -o, --output FILE.png       output image (default output.png); never overwritten without --overwrite
-      --overwrite             replace existing files
+  -o, --output FILE.png       output image (default output.png); .png, or .jpg/.jpeg for JPEG (quality 95, the
+                              parameters in its comment); never overwritten without --overwrite
+      --overwrite             replace existing regular files (never a device, FIFO, socket or folder; a symlink is
+                              written through; the replaced file keeps its mode)
       --save-latent FILE      write the final latent as tensor "latent" [1,4,H/8,W/8] float32
       --trace FILE            write per model call i: x.i, sigma.i, cond.i, uncond.i (not at cfg 1), empty.i (perpneg),
                               guided.i, and sigmas; draw it with gen trace-plot
@@ -75,6 +77,7 @@ generate flags:
       --text-heads-2 N, --unet-head-dim N   the same for SDXL's bigG tower (default width/64) and the UNet
                               (default 8 heads for SD1, 64-wide heads for SDXL)
       --quiet                 no progress on stderr
+      --no-nan-check          skip the NaN/Inf checks (weights at load, latent each step, decoded image)
   -v, --verbose               debug messages on stderr (e.g. checkpoint tensors that no component reads)
 
 The defaults (euler, normal, 20 steps, cfg 8, 512x512) are ComfyUI's KSampler's, so a seed gives ComfyUI's image.
@@ -87,5 +90,7 @@ stable-diffusion-v1-5/stable-diffusion-v1-5, or openai/clip-vit-large-patch14. W
 the diffusers model folder's tokenizer/, then next to a single-file model (tokenizer/ or bpe_simple_vocab_16e6.txt.gz),
 then in the cache: $GODIFFUSION_CACHE/clip-tokenizer, or the user cache folder's godiffusion/clip-tokenizer
 (~/.cache/godiffusion/clip-tokenizer on Linux). A --tokenizer that loads is copied there for later runs.
-Exit status: 0 success, 1 failure while running, 2 bad input (one line on stderr, no file written).
+Every output is proven writable before any model loads; interrupted runs (SIGINT/SIGTERM) leave no file.
+Exit status: 0 success, 1 failure while running, 2 bad input (one line on stderr, no file written),
+3 a bug in gen (please report it; -v shows the stack), 130 interrupted.
 `

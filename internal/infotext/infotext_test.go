@@ -2,6 +2,7 @@ package infotext
 
 import (
 	"bytes"
+	"strconv"
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/pngmeta"
@@ -72,5 +73,29 @@ func TestParseRoundTrip(t *testing.T) {
 	}
 	if got := Parse("just a prompt"); got["Prompt"] != "just a prompt" || len(got) != 2 {
 		t.Errorf("prompt-only text parsed as %v", got)
+	}
+}
+
+// TestA1111Img2ImgSteps (#14 item 7): the recorded Steps and Denoising
+// strength make A1111 run the same sigmas: a schedule of int(steps /
+// strength) steps (as sampling.CalculateSigmas builds) of which A1111 runs
+// the last int(d·Steps) — which must be gen's steps.
+func TestA1111Img2ImgSteps(t *testing.T) {
+	for _, steps := range []int{1, 3, 10, 20, 28, 50} {
+		for _, strength := range []float64{0.05, 0.29, 0.3, 0.5, 0.6, 0.7, 0.75, 0.99, 1} {
+			total, ds := Img2ImgSteps(steps, strength)
+			d, err := strconv.ParseFloat(ds, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantTotal := int(float64(steps) / strength)
+			if strength > 0.9999 {
+				wantTotal = steps
+			}
+			if total != wantTotal || (strength <= 0.9999 && int(d*float64(total)) != steps) {
+				t.Errorf("steps %d strength %g: Steps %d Denoising strength %s (A1111 runs %d of %d), want %d of %d",
+					steps, strength, total, ds, int(d*float64(total)), total, steps, wantTotal)
+			}
+		}
 	}
 }

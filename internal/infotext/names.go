@@ -12,7 +12,9 @@ package infotext
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/godiffusion/godiffusion/models/pipeline"
@@ -111,4 +113,27 @@ func labelList(labels map[string]string) string {
 	}
 	sort.Strings(ls)
 	return strings.Join(ls, ", ")
+}
+
+// Img2ImgSteps returns the "Steps" and "Denoising strength" that make
+// A1111 (img2img with its default "fix steps" off) run this img2img
+// exactly: gen, like ComfyUI, runs `steps` steps, the last ones of a
+// schedule of total = int(steps/strength) steps; A1111 builds a schedule
+// of Steps and runs the last int(strength·Steps) of it. So Steps is total
+// and the strength is the shortest decimal d with int(d·total) = steps
+// (strength itself can give one step fewer: 0.75·13 = 9.75 → 9, not 10).
+func Img2ImgSteps(steps int, strength float64) (total int, denoise string) {
+	total = int(float64(steps) / strength)
+	if strength > 0.9999 {
+		return steps, strconv.FormatFloat(strength, 'g', -1, 64)
+	}
+	want := float64(steps) / float64(total)
+	for prec := 2; prec <= 17; prec++ {
+		scale := math.Pow(10, float64(prec))
+		d := math.Ceil(want*scale) / scale
+		if int(d*float64(total)) == steps && d <= 1 {
+			return total, strconv.FormatFloat(d, 'f', -1, 64)
+		}
+	}
+	return total, strconv.FormatFloat(want, 'g', -1, 64)
 }

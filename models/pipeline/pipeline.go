@@ -145,6 +145,9 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkCond(cond, uncond); err != nil {
+		return nil, err
+	}
 	res.TextEncode = time.Since(t0)
 
 	h, w := req.Height/LatentFactor, req.Width/LatentFactor
@@ -162,6 +165,9 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := tensor.CheckFinite(final, "the final latent", hintSampling); err != nil {
+		return nil, err
+	}
 	res.Sampling = time.Since(t0)
 	res.Latent = final
 	if req.ReleaseModel {
@@ -177,6 +183,9 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 
 	t0 = time.Now()
 	res.Image = p.VAE.Decode(final)
+	if err := tensor.CheckFinite(res.Image, "the VAE's decoded image", hintVAE); err != nil {
+		return nil, err
+	}
 	res.RGB, err = vae.ToUint8(res.Image)
 	if err != nil {
 		return nil, err
@@ -218,7 +227,9 @@ func (p *Pipeline) sample(req *Request, x *tensor.Tensor, sigmas []float64, cond
 }
 
 // countingModel counts a BatchModel's calls and batch elements into a
-// Result's timings and stops at the first call after ctx is cancelled.
+// Result's timings, stops at the first call after ctx is cancelled, and
+// checks the latent going in and the predictions coming out for NaN and
+// infinity (A1111's NansException), saying at which step.
 type countingModel struct {
 	sampling.BatchModel
 	res *Result
@@ -232,12 +243,22 @@ func (m *countingModel) DenoiseBatch(x *tensor.Tensor, sigma float64, conds []sa
 			return nil, err
 		}
 	}
-	out, err := m.BatchModel.DenoiseBatch(x, sigma, conds)
-	if err == nil {
-		m.res.ModelCalls++
-		m.res.ModelPasses += x.Shape[0] * len(conds)
+	step := m.res.Steps + 1
+	if err := tensor.CheckFinite(x, fmt.Sprintf("the latent at step %d", step), hintSampling); err != nil {
+		return nil, err
 	}
-	return out, err
+	out, err := m.BatchModel.DenoiseBatch(x, sigma, conds)
+	if err != nil {
+		return nil, err
+	}
+	m.res.ModelCalls++
+	m.res.ModelPasses += x.Shape[0] * len(conds)
+	for _, o := range out {
+		if err := tensor.CheckFinite(o, fmt.Sprintf("the network's prediction at step %d", step), hintModel); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // ReleaseModel drops the denoising network and unmaps its weights (a
