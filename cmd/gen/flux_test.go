@@ -196,23 +196,7 @@ func TestFluxBadInput(t *testing.T) {
 		{"ancestral sampler", with(schnell, "--sampler", "euler_a"), "--sampler"},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			code, stdout, stderr := gen(t, c.args...)
-			if code != 2 {
-				t.Errorf("exit %d, want 2 (stderr %q)", code, stderr)
-			}
-			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-			if len(lines) != 1 || !strings.Contains(stderr, c.want) {
-				t.Errorf("stderr %q: want one line mentioning %q", stderr, c.want)
-			}
-			if stdout != "" {
-				t.Errorf("stdout %q", stdout)
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Errorf("%s was written", out)
-			}
-			t.Log(strings.TrimSpace(stderr))
-		})
+		t.Run(c.name, func(t *testing.T) { assertBadInput(t, c.args, c.want, out) })
 	}
 }
 

@@ -98,26 +98,34 @@ func TestBadInput(t *testing.T) {
 					golden.Shared(t, strings.TrimPrefix(a, filepath.Join(golden.SharedDir(), "golden")+"/")) // skip when absent
 				}
 			}
-			code, stdout, stderr := gen(t, c.args...)
-			if code != 2 {
-				t.Errorf("exit %d, want 2 (stderr %q)", code, stderr)
-			}
-			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-			if len(lines) != 1 || !strings.Contains(stderr, c.want) {
-				t.Errorf("stderr %q: want one line mentioning %q", stderr, c.want)
-			}
-			if stdout != "" {
-				t.Errorf("stdout %q", stdout)
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Errorf("%s was written", out)
-			}
+			assertBadInput(t, c.args, c.want, out)
 			if b, _ := os.ReadFile(existing); string(b) != "keep me" {
 				t.Errorf("existing file changed")
 			}
-			t.Log(strings.TrimSpace(stderr))
 		})
 	}
+}
+
+// assertBadInput runs gen with args and checks that it is refused as bad
+// input: exit 2, one line on stderr mentioning want (the flag or the
+// problem), nothing on stdout, and no file at out.
+func assertBadInput(t *testing.T, args []string, want, out string) {
+	t.Helper()
+	code, stdout, stderr := gen(t, args...)
+	if code != 2 {
+		t.Errorf("exit %d, want 2 (stderr %q)", code, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q: want one line mentioning %q", stderr, want)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q", stdout)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s was written", out)
+	}
+	t.Log(strings.TrimSpace(stderr))
 }
 
 // TestClipLMismatch: a CLIP text model of other shapes is refused with a
