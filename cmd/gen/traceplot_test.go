@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/xml"
 	"fmt"
+	"github.com/godiffusion/godiffusion/internal/usercache"
 	"github.com/godiffusion/godiffusion/safetensors"
 	"image/png"
 	"io"
@@ -27,7 +28,8 @@ func tinySDXLArgs(t *testing.T) []string {
 }
 
 // TestTracePlot makes traces with gen on the tiny SD1 (APG, heun: two
-// calls per step) and SDXL (CFG with a guidance interval) models, plots them
+// calls per step), SDXL (CFG with a guidance interval) and Flux.1-dev
+// (true CFG on top of the distilled guidance) models, plots them
 // as PNG and SVG, and recomputes every CSV number from the trace.
 func TestTracePlot(t *testing.T) {
 	cases := []struct {
@@ -42,6 +44,11 @@ func TestTracePlot(t *testing.T) {
 		{"sdxl_interval", func(t *testing.T) []string {
 			return append(tinySDXLArgs(t), "-p", "a cabin", "--seed", "5", "--steps", "4", "--cfg-scale", "7",
 				"--cfg-interval", "0.5,10", "-W", "64", "-H", "64")
+		}},
+		{"flux_dev_true_cfg", func(t *testing.T) []string {
+			t.Setenv(usercache.Env, t.TempDir())
+			return append(fluxFiles(t, "dev"), "-p", "a portrait of a fisherman", "-n", "blurry", "--seed", "42",
+				"--steps", "4", "--cfg-scale", "4", "-W", "64", "-H", "64")
 		}},
 	}
 	for _, c := range cases {
