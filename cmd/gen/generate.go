@@ -344,48 +344,114 @@ func modelName(path string) string {
 	return strings.TrimSuffix(base, filepath.Ext(base))
 }
 
-func runGenerate(args []string, stdout, stderr io.Writer) error {
+// genSetup is a validated command line: the flags with the family's
+// defaults applied, the detected model, the tokenizers found and the init
+// image read. Nothing is loaded yet.
+type genSetup struct {
+	f         *genFlags
+	info      detect.Info
+	fam       family
+	tokDir    string
+	t5Tok     string
+	initImage *tensor.Tensor
+}
+
+// setupGenerate parses and checks args as the default command does, up to
+// (not including) the output files, reporting bad input naming the flag.
+// Warnings about unused settings go to stderr (nil: none).
+func setupGenerate(args []string, stderr io.Writer) (*genSetup, error) {
 	f, err := parseGenFlags(args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := f.validate(); err != nil {
-		return err
+		return nil, err
 	}
 	info, err := checkModel(f.model, f.arch)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fam := families[info.Family]
-	if err := f.applyDefaults(fam.defaults(info), info.Family); err != nil {
-		return err
+	s := &genSetup{f: f, info: info, fam: families[info.Family]}
+	if err := f.applyDefaults(s.fam.defaults(info), info.Family); err != nil {
+		return nil, err
 	}
 	if err := checkFamilySettings(f, info); err != nil {
-		return err
+		return nil, err
 	}
-	tokDir, err := clip.FindTokenizer(f.model, f.tokenizer)
-	if err != nil {
-		return badInput("--tokenizer: %v", err)
+	if s.tokDir, err = clip.FindTokenizer(f.model, f.tokenizer); err != nil {
+		return nil, badInput("--tokenizer: %v", err)
 	}
-	t5Tok := ""
 	if info.Family == detect.Flux {
-		if t5Tok, err = findT5Tokenizer(f); err != nil {
-			return err
+		if s.t5Tok, err = findT5Tokenizer(f); err != nil {
+			return nil, err
 		}
 	}
-	warnUnused(f, info, stderr)
-	if err := checkClipL(f.clipL); err != nil {
-		return err
+	if stderr != nil {
+		warnUnused(f, info, stderr)
 	}
-	var initImage *tensor.Tensor
+	if err := checkClipL(f.clipL); err != nil {
+		return nil, err
+	}
 	if f.initImg != "" {
-		if initImage, err = readInitImage(f); err != nil {
-			return err
+		if s.initImage, err = readInitImage(f); err != nil {
+			return nil, err
 		}
 	}
 	if f.output == "" {
-		return badInput("-o/--output: empty file name")
+		return nil, badInput("-o/--output: empty file name")
 	}
+	return s, nil
+}
+
+// loadOptions are the pipeline.Options the flags ask for.
+func (s *genSetup) loadOptions() pipeline.Options {
+	f := s.f
+	return pipeline.Options{
+		TokenizerDir: s.tokDir, ClipL: f.clipL,
+		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
+		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: s.t5Tok,
+		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
+	}
+}
+
+// request is the pipeline request for the image with seed s.
+func (s *genSetup) request(seed uint64) pipeline.Request {
+	f := s.f
+	return pipeline.Request{
+		Prompt: f.prompt, Negative: f.negative, Seed: seed,
+		Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
+		Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
+		Guidance: f.guidance, ZeroNegative: f.emptyNegative == "zeros",
+		RawPrompt: f.raw, InitImage: s.initImage, Denoise: f.strength, CFGOptions: f.cfgRule.opts,
+	}
+}
+
+// encodePNG encodes an image's pixels with its A1111 parameters chunk.
+func (s *genSetup) encodePNG(rgb []uint8, seed uint64) ([]byte, error) {
+	f := s.f
+	params := pngmeta.Parameters{
+		Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
+		Sampler: a1111Name(a1111Samplers, f.sampler), Schedule: a1111Name(a1111Schedules, f.scheduler),
+		CFG: f.cfg, Seed: seed, Width: f.width, Height: f.height, Model: modelName(f.model),
+		ClipSkip: f.clipSkip, GuidanceRescale: f.rescale, Extra: familyParameters(f, s.info),
+	}
+	params.Extra = append(params.Extra, f.cfgRule.pngExtra()...)
+	if s.initImage != nil {
+		params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
+	}
+	img, err := pngmeta.RGB8(rgb, f.width, f.height)
+	if err != nil {
+		return nil, err
+	}
+	return pngmeta.Encode(img, [2]string{pngmeta.Keyword, params.String()})
+}
+
+func runGenerate(args []string, stdout, stderr io.Writer) error {
+	s, err := setupGenerate(args, stderr)
+	if err != nil {
+		return err
+	}
+	f, fam, tokDir, t5Tok := s.f, s.fam, s.tokDir, s.t5Tok
 	outs := map[string]string{"-o/--output": f.output, "--save-latent": f.saveLatent, "--trace": f.trace}
 	seen := map[string]bool{}
 	for _, name := range []string{"-o/--output", "--save-latent", "--trace"} {
@@ -407,24 +473,10 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if !f.seed.set {
 		seed = randomSeed()
 	}
-	if f.threads > 0 {
-		tensor.SetThreads(f.threads)
-	}
-
-	prec, _ := tensor.ParsePrecision(f.precision) // checked with the flags
-	tensor.SetPrecision(prec)
-	if f.verbose {
-		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	}
-	slog.Debug("kernels", "level", asm.Level(), "precision", prec, "bf16 GEMM kernel", asm.BF16Kernel())
+	f.setRuntime(stderr)
 	prog := newProgress(stderr, f.quiet)
 	t0 := time.Now()
-	pipe, err := fam.load(f.model, pipeline.Options{
-		TokenizerDir: tokDir, ClipL: f.clipL,
-		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
-		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: t5Tok,
-		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
-	})
+	pipe, err := fam.load(f.model, s.loadOptions())
 	if err != nil {
 		return badInput("%s: %v", componentFlag(err), err)
 	}
@@ -435,19 +487,13 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 
 	var total pipeline.Timings
 	for i := 0; i < f.batch; i++ {
-		s := seed + uint64(i)
-		fmt.Fprintf(stderr, "seed %d%s\n", s, batchLabel(i, f.batch)) // always, even with --quiet
-		req := pipeline.Request{
-			Prompt: f.prompt, Negative: f.negative, Seed: s,
-			Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
-			Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
-			Guidance: f.guidance, ZeroNegative: f.emptyNegative == "zeros",
-			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength, CFGOptions: f.cfgRule.opts,
-			// After the last image's sampling the UNet is not needed:
-			// dropping it before the VAE decodes lowers the peak memory by
-			// its size. Earlier images of a batch keep it.
-			ReleaseModel: i == f.batch-1,
-		}
+		seed := seed + uint64(i)
+		fmt.Fprintf(stderr, "seed %d%s\n", seed, batchLabel(i, f.batch)) // always, even with --quiet
+		req := s.request(seed)
+		// After the last image's sampling the UNet is not needed:
+		// dropping it before the VAE decodes lowers the peak memory by
+		// its size. Earlier images of a batch keep it.
+		req.ReleaseModel = i == f.batch-1
 		var tr *trace
 		if f.trace != "" {
 			tr = &trace{}
@@ -466,21 +512,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		total.Decode += res.Decode
 		total.Steps += res.Steps
 
-		params := pngmeta.Parameters{
-			Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
-			Sampler: a1111Name(a1111Samplers, f.sampler), Schedule: a1111Name(a1111Schedules, f.scheduler),
-			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
-			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale, Extra: familyParameters(f, info),
-		}
-		params.Extra = append(params.Extra, f.cfgRule.pngExtra()...)
-		if initImage != nil {
-			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
-		}
-		img, err := pngmeta.RGB8(res.RGB, f.width, f.height)
-		if err != nil {
-			return err
-		}
-		png, err := pngmeta.Encode(img, [2]string{pngmeta.Keyword, params.String()})
+		png, err := s.encodePNG(res.RGB, seed)
 		if err != nil {
 			return err
 		}
@@ -516,6 +548,19 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		secs(loadTime), secs(total.TextEncode), imgEnc, secs(total.Sampling), secs(perStep(total.Sampling, total.Steps)),
 		secs(total.Decode), formatBytes(peakRSS()))
 	return nil
+}
+
+// setRuntime applies --threads, --precision and --verbose to the process.
+func (f *genFlags) setRuntime(stderr io.Writer) {
+	if f.threads > 0 {
+		tensor.SetThreads(f.threads)
+	}
+	prec, _ := tensor.ParsePrecision(f.precision) // checked with the flags
+	tensor.SetPrecision(prec)
+	if f.verbose {
+		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	slog.Debug("kernels", "level", asm.Level(), "precision", prec, "bf16 GEMM kernel", asm.BF16Kernel())
 }
 
 func batchLabel(i, n int) string {
