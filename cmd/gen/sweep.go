@@ -133,7 +133,7 @@ func parseSweepArgs(args []string) (*sweepArgs, error) {
 				return nil, badInput("--batch-size %q: must be between 1 and %d (cells per network batch)", v, maxSweepCells)
 			}
 		case name == "b" || name == "batch-count" || name == "save-latent" || name == "trace" || name == "i" || name == "init-img":
-			return nil, badInput("-%s: not available in gen sweep (run gen for the cell you want)", name)
+			return nil, badInput("--%s: not available in gen sweep (run gen for the cell you want)", name)
 		default:
 			sa.common = append(sa.common, args[i])
 			if name == "o" || name == "output" || (!inline && i+1 < len(args) && takesValue(name)) {
