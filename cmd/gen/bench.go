@@ -100,7 +100,29 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			rssSampling = peakRSS()
 		}
 	}
-	res, err := pipe.Generate(req)
+	var res *pipeline.Result
+	if f.batch == 1 {
+		res, err = pipe.Generate(req)
+	} else {
+		// f.batch requests with their own seeds and scales (as a sweep's
+		// cells), one network batch per model call; the report is per image.
+		reqs := make([]pipeline.Request, f.batch)
+		for i := range reqs {
+			reqs[i] = req
+			reqs[i].Seed = uint64(i)
+			if !sampling.SkipsUncond(cfg) {
+				reqs[i].CFG = cfg + float64(i)
+			}
+			if i > 0 {
+				reqs[i].Progress = nil
+			}
+		}
+		var all []*pipeline.Result
+		if all, err = pipe.GenerateBatch(reqs); err == nil {
+			res = all[0]
+			res.Sampling /= time.Duration(f.batch) // wall time per image
+		}
+	}
 	bar.done()
 	if err != nil {
 		return err
@@ -116,6 +138,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "  machine     %d threads, kernels %s, GOARCH %s, %s, GOGC %s\n", tensor.Threads(), asm.Level(), runtime.GOARCH, runtime.Version(), gogc)
 	fmt.Fprintf(stdout, "  weights     %s; UNet %.1f M params, %s as held\n", stored, float64(unetParams)/1e6, formatBytes(uint64(unetBytes)))
 	fmt.Fprintf(stdout, "  %-11s %s\n", loadLabel, secs(loadTime))
+	if f.batch > 1 {
+		fmt.Fprintf(stdout, "  batch       %d images as one network batch (%d rows per UNet call); times below are per image\n", f.batch, f.batch*res.ModelPasses/max(res.ModelCalls, 1))
+	}
 	fmt.Fprintf(stdout, "  sampling    %s = %.2f s/step; %d UNet calls, %d batch passes (%s)\n",
 		secs(res.Sampling), res.Sampling.Seconds()/float64(res.Steps), res.ModelCalls, res.ModelPasses, batchNote(cfg))
 	achieved := passFLOP / 1e9 * float64(res.ModelPasses) / res.Sampling.Seconds()

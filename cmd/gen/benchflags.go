@@ -22,6 +22,7 @@ type benchFlags struct {
 	precision            tensor.Precision // --precision fp32|bf16
 	noNaNCheck           bool             // --no-nan-check: time the run without the NaN checks
 	cfg                  float64
+	batch                int // requests run as one network batch (pipeline.GenerateBatch)
 	// Hyper-parameters of a non-standard single-file model (0 = default).
 	normGroups, textHeads, textHeads2, unetHeadDim int
 }
@@ -51,6 +52,7 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 	intFlag(fs, &f.unetHeadDim, 0, "UNet attention head width of a non-standard single-file model (0 = the family's: 8 heads SD1, 64 SDXL)", "unet-head-dim")
 	fs.BoolVar(&f.noNaNCheck, "no-nan-check", false, "skip the NaN/Inf checks (to measure what they cost)")
 	floatFlag(fs, &f.cfg, 7, "guidance scale (1 = one UNet pass per step, else a batch of 2)", "cfg-scale", "cfg")
+	intFlag(fs, &f.batch, 1, "images sampled together as one network batch (gen sweep's batching; 1 = gen)", "batch")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -64,6 +66,8 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 		}
 	})
 	switch {
+	case f.batch < 1 || f.batch > maxSweepCells:
+		return nil, badInput("--batch %d: must be between 1 and %d", f.batch, maxSweepCells)
 	case f.arch != "sd1" && f.arch != "sdxl":
 		return nil, badInput("--arch %q: bench supports sd1 and sdxl", f.arch)
 	case f.width <= 0 || f.width%8 != 0:

@@ -338,54 +338,152 @@ func modelName(path string) string {
 	return strings.TrimSuffix(base, filepath.Ext(base))
 }
 
-func runGenerate(args []string, stdout, stderr io.Writer) error {
+// genSetup is a validated command line: the flags with the family's
+// defaults applied, the detected model, the tokenizers found and the init
+// image read. Nothing is loaded yet.
+type genSetup struct {
+	f         *genFlags
+	info      detect.Info
+	fam       families.Family
+	tokDir    string
+	t5Tok     string
+	initImage *tensor.Tensor
+}
+
+// setupGenerate parses and checks args as the default command does, up to
+// (not including) the output files, reporting bad input naming the flag:
+// a model named by -m is resolved (downloaded) first, the family's
+// defaults and the model card's recommendations applied. Warnings about
+// unused settings go to stderr (nil: nowhere).
+func setupGenerate(args []string, stderr io.Writer) (*genSetup, error) {
+	if stderr == nil {
+		stderr = io.Discard
+	}
 	f, err := parseGenFlags(args)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := resolveModel(f, stderr); err != nil {
-		return err
+		return nil, err
 	}
 	if err := f.validate(); err != nil {
-		return err
+		return nil, err
 	}
 	info, err := checkModel(f.model, f.arch)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fam, _ := families.Lookup(info) // checkModel found it
-	if err := f.applyDefaults(fam.Defaults(info), info.Family); err != nil {
-		return err
+	s := &genSetup{f: f, info: info}
+	s.fam, _ = families.Lookup(info) // checkModel found it
+	if err := f.applyDefaults(s.fam.Defaults(info), info.Family); err != nil {
+		return nil, err
 	}
 	if f.card != nil {
 		recommend(f, f.card, stderr)
 	}
 	if err := checkFamilySettings(f, info); err != nil {
-		return err
+		return nil, err
 	}
-	tokDir, err := clip.FindTokenizer(f.model, f.tokenizer)
-	if err != nil {
-		return badInput("--tokenizer: %v", err)
+	if s.tokDir, err = clip.FindTokenizer(f.model, f.tokenizer); err != nil {
+		return nil, badInput("--tokenizer: %v", err)
 	}
-	t5Tok := ""
 	if info.Family == detect.Flux {
-		if t5Tok, err = findT5Tokenizer(f); err != nil {
-			return err
+		if s.t5Tok, err = findT5Tokenizer(f); err != nil {
+			return nil, err
 		}
 	}
 	warnUnused(f, info, stderr)
 	if err := checkClipL(f.clipL); err != nil {
-		return err
+		return nil, err
 	}
-	var initImage *tensor.Tensor
 	if f.initImg != "" {
-		if initImage, err = readInitImage(f); err != nil {
-			return err
+		if s.initImage, err = readInitImage(f); err != nil {
+			return nil, err
 		}
 	}
 	if f.output == "" {
-		return badInput("-o/--output: empty file name")
+		return nil, badInput("-o/--output: empty file name")
 	}
+	return s, nil
+}
+
+// loadOptions are the pipeline.Options the flags ask for.
+func (s *genSetup) loadOptions() pipeline.Options {
+	f := s.f
+	return pipeline.Options{
+		TokenizerDir: s.tokDir, ClipL: f.clipL,
+		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
+		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: s.t5Tok,
+		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
+	}
+}
+
+// request is the pipeline request for the image with seed seed.
+func (s *genSetup) request(seed uint64) pipeline.Request {
+	f := s.f
+	return pipeline.Request{
+		Prompt: f.prompt, Negative: f.negative, Seed: seed,
+		Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
+		Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
+		Guidance: f.guidance, ZeroNegative: f.emptyNegative == "zeros",
+		RawPrompt: f.raw, InitImage: s.initImage, Denoise: f.strength, CFGOptions: f.cfgRule.opts,
+	}
+}
+
+// parameters are the A1111 "parameters" of the image with seed seed.
+func (s *genSetup) parameters(seed uint64) pngmeta.Parameters {
+	f := s.f
+	params := pngmeta.Parameters{
+		Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
+		Sampler: infotext.Label(infotext.Samplers, f.sampler), Schedule: infotext.Label(infotext.Schedules, f.scheduler),
+		CFG: f.cfg, Seed: seed, Width: f.width, Height: f.height, Model: modelName(f.model),
+		ClipSkip: f.clipSkip, GuidanceRescale: f.rescale, Extra: familyParameters(f, s.info),
+	}
+	params.Extra = append(params.Extra, f.cfgRule.pngExtra()...)
+	if s.initImage != nil {
+		var d string
+		params.Steps, d = infotext.Img2ImgSteps(f.steps, f.strength) // A1111's Steps is the schedule's length
+		params.Extra = append(params.Extra, [2]string{"Denoising strength", d})
+	}
+	return params
+}
+
+// encodeImage encodes an image's pixels in format (PNG or JPEG by the
+// output's extension) with its A1111 parameters.
+func (s *genSetup) encodeImage(format string, rgb []uint8, seed uint64) ([]byte, error) {
+	img, err := pngmeta.RGB8(rgb, s.f.width, s.f.height)
+	if err != nil {
+		return nil, err
+	}
+	return encodeImage(format, img, s.parameters(seed).String())
+}
+
+// setRuntime applies --threads, --precision, --no-nan-check and --verbose
+// to the process; the returned function restores the NaN checks.
+func (f *genFlags) setRuntime(stderr io.Writer) (restore func()) {
+	if f.threads > 0 {
+		tensor.SetThreads(f.threads)
+	}
+	restore = func() {}
+	if f.noNaNCheck {
+		tensor.NaNChecks = false
+		restore = func() { tensor.NaNChecks = true }
+	}
+	prec, _ := tensor.ParsePrecision(f.precision) // checked with the flags
+	tensor.SetPrecision(prec)
+	if f.verbose {
+		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	}
+	slog.Debug("kernels", "level", asm.Level(), "precision", prec, "bf16 GEMM kernel", asm.BF16Kernel())
+	return restore
+}
+
+func runGenerate(args []string, stdout, stderr io.Writer) error {
+	gs, err := setupGenerate(args, stderr)
+	if err != nil {
+		return err
+	}
+	f := gs.f
 	format, err := imageFormat(f.output)
 	if err != nil {
 		return err
@@ -399,28 +497,10 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	if !f.seed.set {
 		seed = randomSeed()
 	}
-	if f.threads > 0 {
-		tensor.SetThreads(f.threads)
-	}
-	if f.noNaNCheck {
-		tensor.NaNChecks = false
-		defer func() { tensor.NaNChecks = true }()
-	}
-
-	prec, _ := tensor.ParsePrecision(f.precision) // checked with the flags
-	tensor.SetPrecision(prec)
-	if f.verbose {
-		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	}
-	slog.Debug("kernels", "level", asm.Level(), "precision", prec, "bf16 GEMM kernel", asm.BF16Kernel())
+	defer f.setRuntime(stderr)()
 	prog := newProgress(stderr, f.quiet)
 	t0 := time.Now()
-	pipe, err := fam.Load(f.model, pipeline.Options{
-		TokenizerDir: tokDir, ClipL: f.clipL,
-		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
-		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: t5Tok,
-		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
-	})
+	pipe, err := gs.fam.Load(f.model, gs.loadOptions())
 	if err != nil {
 		return badInput("%s: %v", componentFlag(err), err)
 	}
@@ -432,17 +512,11 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 	for i := 0; i < f.batch; i++ {
 		s := seed + uint64(i)
 		fmt.Fprintf(stderr, "seed %d%s\n", s, batchLabel(i, f.batch)) // always, even with --quiet
-		req := pipeline.Request{
-			Prompt: f.prompt, Negative: f.negative, Seed: s,
-			Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
-			Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
-			Guidance: f.guidance, ZeroNegative: f.emptyNegative == "zeros",
-			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength, CFGOptions: f.cfgRule.opts,
-			// After the last image's sampling the UNet is not needed:
-			// dropping it before the VAE decodes lowers the peak memory by
-			// its size. Earlier images of a batch keep it.
-			ReleaseModel: i == f.batch-1,
-		}
+		req := gs.request(s)
+		// After the last image's sampling the network is not needed:
+		// dropping it before the VAE decodes lowers the peak memory by
+		// its size. Earlier images of a batch keep it.
+		req.ReleaseModel = i == f.batch-1
 		var tr *trace
 		if f.trace != "" {
 			tr = &trace{}
@@ -461,27 +535,11 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		total.Decode += res.Decode
 		total.Steps += res.Steps
 
-		params := pngmeta.Parameters{
-			Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
-			Sampler: infotext.Label(infotext.Samplers, f.sampler), Schedule: infotext.Label(infotext.Schedules, f.scheduler),
-			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
-			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale, Extra: familyParameters(f, info),
-		}
-		params.Extra = append(params.Extra, f.cfgRule.pngExtra()...)
-		if initImage != nil {
-			var d string
-			params.Steps, d = infotext.Img2ImgSteps(f.steps, f.strength) // A1111's Steps is the schedule's length
-			params.Extra = append(params.Extra, [2]string{"Denoising strength", d})
-		}
-		img, err := pngmeta.RGB8(res.RGB, f.width, f.height)
+		img, err := gs.encodeImage(format, res.RGB, s)
 		if err != nil {
 			return err
 		}
-		png, err := encodeImage(format, img, params.String())
-		if err != nil {
-			return err
-		}
-		if err := files[i].image.Write(png); err != nil {
+		if err := files[i].image.Write(img); err != nil {
 			return err
 		}
 		if files[i].latent != nil {
@@ -504,13 +562,13 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(stdout, files[i].image.Path)
 	}
-	rememberTokenizer(f.tokenizer, tokDir, stderr) // only after a successful run (#14 item 4)
+	rememberTokenizer(f.tokenizer, gs.tokDir, stderr) // only after a successful run (#14 item 4)
 	imgEnc := ""
 	if total.ImageEncode > 0 {
 		imgEnc = ", image encode " + secs(total.ImageEncode)
 	}
-	if t5Tok != "" && f.t5Tokenizer != "" {
-		rememberT5Tokenizer(t5Tok, stderr)
+	if gs.t5Tok != "" && f.t5Tokenizer != "" {
+		rememberT5Tokenizer(gs.t5Tok, stderr)
 	}
 	prog.printf("timings: load %s, text encode %s%s, sampling %s (%s/step), decode %s; peak RSS %s\n",
 		secs(loadTime), secs(total.TextEncode), imgEnc, secs(total.Sampling), secs(perStep(total.Sampling, total.Steps)),

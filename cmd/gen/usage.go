@@ -26,6 +26,13 @@ const usageText = `usage:
                                    --nats an embedded NATS JetStream queue (store under --state) and N workers
   gen worker --nats URL [--models DIR] [--model PATH] [--workers N] [model flags]
                                    workers taking jobs from the queue of gen serve --nats
+  gen sweep [gen flags] --cfg-scale 1,3,5,7 [-n "" -n "lowres, bad anatomy"] [--guidance-rule cfg,apg]
+            [--steps A,B] [--sampler A,B] [--scheduler A,B] [--clip-l FILE,FILE] [--guidance A,B]
+            [--batch-size 4] [--yes] -o sweep.png
+                                   one seed, a grid over one or two settings (a comma list, or -n repeated):
+                                   a captioned contact sheet plus each cell's PNG (sweep-r1-c2.png), identical
+                                   to gen's for those settings; cells run --batch-size at a time as one network
+                                   batch; more than 64 cells needs --yes
   gen help
 
 generate flags:
