@@ -94,7 +94,7 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for _, a := range c.args {
-				if strings.HasPrefix(a, golden.SharedDir()) {
+				if strings.HasPrefix(a, filepath.Join(golden.SharedDir(), "golden")+"/") {
 					golden.Shared(t, strings.TrimPrefix(a, filepath.Join(golden.SharedDir(), "golden")+"/")) // skip when absent
 				}
 			}
