@@ -7,6 +7,7 @@
 //	gen text-embed --model PATH -p TEXT -o FILE.safetensors   CLIP hidden states and pooled output
 //	gen bench --arch sd1 [-W 512 -H 512 --steps 2]        timings with random SD1.5-shaped weights
 //	gen trace-plot TRACE.safetensors -o FILE.png|.svg      guidance charts of a --trace file (+ FILE.csv)
+//	gen convert --model flux1-dev.safetensors --vae ae.safetensors ... -o FOLDER   Flux single files → diffusers folder
 //
 // Defaults are ComfyUI's KSampler (euler, normal, 20 steps, cfg 8, 512×512).
 // The tokenizer is looked up as clip.FindTokenizer describes; one given with
@@ -40,7 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "generate", "gen":
 			rest = args[1:]
-		case "tokens", "text-embed", "bench", "trace-plot":
+		case "tokens", "text-embed", "bench", "trace-plot", "convert":
 			cmd, rest = args[0], args[1:]
 		case "help":
 			fmt.Fprint(stdout, usageText)
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runBench(rest, stdout, stderr)
 	case "trace-plot":
 		err = runTracePlot(rest, stdout, stderr)
+	case "convert":
+		err = runConvert(rest, stdout, stderr)
 	}
 	return report(err, stdout, stderr)
 }

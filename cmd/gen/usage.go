@@ -17,6 +17,10 @@ const usageText = `usage:
                                    charts of a --trace file: per model call ‖cond−uncond‖, ‖guided−cond‖,
                                    cos(cond, uncond), the guidance share of the update, and the arrow picture
                                    (uncond at 0, cond on the x axis, guided); the numbers also go to FILE.csv
+  gen convert --model FLUX.safetensors [--vae ae.safetensors --clip-l FILE --t5xxl FILE --t5-tokenizer FILE|DIR
+              --tokenizer DIR --text-heads N --max-shard-size 10GB] -o FOLDER [--overwrite]
+                                   write a Flux.1 model kept as single files (BFL or ComfyUI, also all-in-one) as a
+                                   diffusers FluxPipeline folder, weights in their stored dtype (Flux only)
   gen help
 
 generate flags:

@@ -27,6 +27,14 @@ const DefaultMaxShard = 10_000_000_000
 // written, or it would replace one of the input files.
 var ErrOutput = errors.New("output folder")
 
+// ErrClipTokenizer is wrapped by Convert's errors about the CLIP tokenizer
+// folder (ConvertOptions.TokenizerDir).
+var ErrClipTokenizer = errors.New("CLIP tokenizer")
+
+// ErrWriting is wrapped by Convert's errors while writing the folder (after
+// every input was checked): a full disk, a failing device.
+var ErrWriting = errors.New("writing the folder")
+
 // ConvertOptions are Convert's inputs besides the transformer file.
 type ConvertOptions struct {
 	// The parts the transformer file does not hold, as for Load: VAE,
@@ -206,11 +214,11 @@ func openSources(model string, opts ConvertOptions) (*sources, error) {
 	s.clipTokenizer = opts.TokenizerDir
 	for _, n := range clipTokenizerFiles {
 		if st, err := os.Stat(filepath.Join(s.clipTokenizer, n)); err != nil || st.IsDir() {
-			return nil, fmt.Errorf("CLIP tokenizer %q: no %s (a diffusers folder needs vocab.json and merges.txt)", s.clipTokenizer, n)
+			return nil, fmt.Errorf("%w %q: no %s (a diffusers folder needs vocab.json and merges.txt)", ErrClipTokenizer, s.clipTokenizer, n)
 		}
 	}
 	if _, err := clip.LoadTokenizer(s.clipTokenizer); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrClipTokenizer, err)
 	}
 	return s, nil
 }

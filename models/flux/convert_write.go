@@ -79,7 +79,7 @@ func (w *folderWriter) write(s *sources) error {
 	}
 	for _, st := range steps {
 		if err := st.fn(s); err != nil {
-			return fmt.Errorf("writing %s: %w", st.name, err)
+			return fmt.Errorf("%w %s: %w", ErrWriting, st.name, err)
 		}
 		if w.log != nil {
 			w.log("wrote " + st.name)
