@@ -2,6 +2,7 @@ package flux
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/pipeline"
 	"github.com/godiffusion/godiffusion/models/t5"
+	"github.com/godiffusion/godiffusion/nn"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -54,6 +56,7 @@ func TestConvertLayout(t *testing.T) {
 				t.Errorf("%s: %v", model, err)
 			}
 		}
+		checkDiffusersNames(t, out)
 		var sched map[string]any
 		golden.ReadJSON(t, filepath.Join(out, "scheduler/scheduler_config.json"), &sched)
 		if want := model == "dev"; sched["use_dynamic_shifting"] != want {
@@ -67,6 +70,48 @@ func TestConvertLayout(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(m) != 0 {
 		t.Errorf("temporary folders left: %v", m)
+	}
+}
+
+// checkDiffusersNames checks that each component of the folder out holds
+// its diffusers / transformers names (and shapes where they change).
+func checkDiffusersNames(t *testing.T, out string) {
+	t.Helper()
+	open := func(rel string) *nn.Params {
+		files, err := nn.ComponentFiles(filepath.Join(out, rel), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := nn.OpenParams(files...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		return p
+	}
+	for rel, want := range map[string]map[string][]int{
+		"transformer": {"x_embedder.weight": {64, 64}, "norm_out.linear.weight": {128, 64},
+			"single_transformer_blocks.2.proj_mlp.weight": {256, 64}, "transformer_blocks.0.attn.norm_added_k.weight": {32}},
+		"vae": {"encoder.mid_block.attentions.0.to_q.weight": {32, 32}, "decoder.up_blocks.0.resnets.2.conv1.weight": {32, 32, 3, 3},
+			"decoder.conv_norm_out.weight": {32}, "encoder.down_blocks.2.downsamplers.0.conv.weight": {32, 32, 3, 3}},
+		"text_encoder":   {"text_model.embeddings.token_embedding.weight": {49408, 32}, "text_model.final_layer_norm.weight": {32}},
+		"text_encoder_2": {"shared.weight": {1000, 64}, "encoder.final_layer_norm.weight": {64}},
+	} {
+		p := open(rel)
+		for name, shape := range want {
+			if got := p.Shape(name); fmt.Sprint(got) != fmt.Sprint(shape) {
+				t.Errorf("%s: %s has shape %v, want %v", rel, name, got, shape)
+			}
+		}
+		for _, f := range p.Files() {
+			for _, n := range f.Names() {
+				for _, bad := range []string{".down.", ".up.", "attn_1", "nin_shortcut", ".scale", "double_blocks", "img_in"} {
+					if strings.Contains(n, bad) {
+						t.Errorf("%s: %s is not a diffusers name", rel, n)
+					}
+				}
+			}
+		}
 	}
 }
 
