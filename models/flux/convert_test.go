@@ -10,9 +10,11 @@ import (
 
 	"github.com/godiffusion/godiffusion/internal/golden"
 	"github.com/godiffusion/godiffusion/models/clip"
+	"github.com/godiffusion/godiffusion/models/fluxnet"
 	"github.com/godiffusion/godiffusion/models/pipeline"
 	"github.com/godiffusion/godiffusion/models/t5"
 	"github.com/godiffusion/godiffusion/nn"
+	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -259,5 +261,58 @@ func TestConvertErrors(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(m) != 0 {
 		t.Errorf("temporary folders left: %v", m)
+	}
+}
+
+// TestConvertAllInOne converts a ComfyUI all-in-one file built from the
+// tiny parts (transformer under model.diffusion_model., the autoencoder
+// under vae., CLIP-L and T5 under text_encoders.*) and checks that every
+// weight file of the folder is byte-identical to the one converted from
+// the separate files.
+func TestConvertAllInOne(t *testing.T) {
+	dir := t.TempDir()
+	opts := tinyOptions(t)
+	var ts []safetensors.Tensor
+	for _, part := range []struct{ path, prefix string }{
+		{golden.Shared(t, "flux/flux1-schnell-tiny.safetensors"), fluxnet.ComfyPrefix},
+		{opts.VAE, ComfyVAEPrefix},
+		{opts.ClipL, strings.TrimSuffix(ComfyClipLPrefix, clip.PrefixHF)},
+		{opts.T5XXL, "text_encoders.t5xxl.transformer."},
+	} {
+		f, err := safetensors.Open(part.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		for _, x := range f.Tensors() {
+			c := *x
+			c.Name = part.prefix + c.Name
+			ts = append(ts, c)
+		}
+	}
+	aio := filepath.Join(dir, "flux1-schnell-aio.safetensors")
+	if err := safetensors.WriteFile(aio, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	fromAIO := filepath.Join(dir, "aio")
+	res, err := Convert(aio, fromAIO, ConvertOptions{Options: pipeline.Options{TextHeads: 4, T5Tokenizer: opts.T5Tokenizer, TokenizerDir: opts.TokenizerDir}, MaxShard: testShard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Variant != "schnell" || len(res.Skipped) != 0 {
+		t.Errorf("converted %+v", res)
+	}
+	fromFiles := convertTiny(t, dir, "schnell")
+	weights, _ := filepath.Glob(filepath.Join(fromFiles, "*", "*.safetensors"))
+	if len(weights) < 6 {
+		t.Fatalf("weight files %v", weights)
+	}
+	for _, w := range weights {
+		rel, _ := filepath.Rel(fromFiles, w)
+		a, err1 := os.ReadFile(w)
+		b, err2 := os.ReadFile(filepath.Join(fromAIO, rel))
+		if err1 != nil || err2 != nil || string(a) != string(b) {
+			t.Errorf("%s differs between the all-in-one and the separate files (%v, %v)", rel, err1, err2)
+		}
 	}
 }
