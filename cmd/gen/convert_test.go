@@ -1,10 +1,8 @@
 package main
 
 import (
-	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -13,19 +11,11 @@ import (
 	"github.com/godiffusion/godiffusion/safetensors"
 )
 
-// TestConvertFlux converts the tiny dev and schnell models from their split
-// files with `gen convert` (transformer and T5 sharded by
-// --max-shard-size), then runs every prompt-driven Flux run with
-// `gen --model FOLDER` and nothing else (the tokenizers come from the
-// folder; the cache is empty): the saved latent and the PNG must be
-// bit-identical to those from the split files, and within the reference's
-// tolerances (latent 1e-3 of max |ref|, PNG ±1 of image_u8_round).
-func TestConvertFlux(t *testing.T) {
-	var meta struct {
-		Runs []fluxRun `json:"runs"`
-	}
-	golden.ReadJSON(t, golden.Shared(t, "flux/meta.json"), &meta)
-	t.Setenv(usercache.Env, t.TempDir())
+// convertedFolders converts the tiny dev and schnell models from their
+// split files with `gen convert` (transformer and T5 sharded by
+// --max-shard-size) and returns the folders by model.
+func convertedFolders(t *testing.T) map[string]string {
+	t.Helper()
 	dir := t.TempDir()
 	folders := map[string]string{}
 	for _, model := range []string{"dev", "schnell"} {
@@ -38,75 +28,44 @@ func TestConvertFlux(t *testing.T) {
 			t.Errorf("transformer not sharded: %v", err)
 		}
 	}
-	n := 0
-	for _, r := range meta.Runs {
-		if r.Conditioning != "prompt" {
-			continue
-		}
-		n++
-		t.Run(r.Name, func(t *testing.T) {
-			settings := []string{"-p", r.Prompt, "--seed", strconv.FormatUint(r.Seed, 10),
-				"--steps", strconv.Itoa(r.Steps), "-W", strconv.Itoa(r.Width), "-H", strconv.Itoa(r.Height), "--quiet"}
-			if r.Negative != nil {
-				settings = append(settings, "-n", *r.Negative)
-			}
-			if r.TrueCFG != 1 {
-				settings = append(settings, "--cfg-scale", strconv.FormatFloat(r.TrueCFG, 'g', -1, 64))
-			}
-			if r.Guidance != nil {
-				settings = append(settings, "--guidance", strconv.FormatFloat(*r.Guidance, 'g', -1, 64))
-			}
-			run := func(name string, model ...string) ([]float32, []byte) {
-				out, lat := filepath.Join(t.TempDir(), name+".png"), filepath.Join(t.TempDir(), name+".safetensors")
-				code, _, stderr := gen(t, append(append(model, settings...), "-o", out, "--save-latent", lat)...)
-				if code != 0 {
-					t.Fatalf("%s: exit %d: %s", name, code, stderr)
-				}
-				f, err := safetensors.Open(lat)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
-				v, _, err := f.Float32("latent")
-				if err != nil {
-					t.Fatal(err)
-				}
-				png, err := os.ReadFile(out)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return v, png
-			}
-			latFolder, pngFolder := run("folder", "--model", folders[r.Model])
-			latFile, pngFile := run("files", fluxFiles(t, r.Model)...)
-			for i := range latFile {
-				if latFolder[i] != latFile[i] {
-					t.Fatalf("latent value %d: %g from the folder, %g from the split files", i, latFolder[i], latFile[i])
-				}
-			}
-			rgbFolder, rgbFile := decodePNG(t, pngFolder), decodePNG(t, pngFile)
-			if string(rgbFolder) != string(rgbFile) {
-				t.Error("the PNG from the folder differs from the one from the split files")
-			}
-			ref := golden.Open(t, filepath.Join("flux", r.File))
-			want, _ := golden.Float32(t, ref, "latents")
-			m := 0.0
-			for _, v := range want {
-				m = math.Max(m, math.Abs(float64(v)))
-			}
-			golden.AssertClose(t, "latent", latFolder, want, 1e-3*m, 0)
-			u8, _ := golden.Float32(t, ref, "image_u8_round")
-			worst := 0.0
-			for i, v := range u8 {
-				worst = math.Max(worst, math.Abs(float64(rgbFolder[i])-float64(v)))
-			}
-			if len(u8) != len(rgbFolder) || worst > 1 {
-				t.Errorf("PNG: %d bytes, want %d; differs from image_u8_round by up to %g", len(rgbFolder), len(u8), worst)
-			}
-		})
+	return folders
+}
+
+// checkFolderRun runs `gen --model FOLDER` with the run's settings and
+// nothing else (the tokenizers come from the folder; the test's cache is
+// empty) and checks that the saved latent and the PNG's pixels are
+// bit-identical to those from the split files (latent, rgb), which are
+// within the reference's tolerances.
+func checkFolderRun(t *testing.T, folder string, settings []string, latent []float32, rgb []uint8) {
+	dir := t.TempDir()
+	out, lat := filepath.Join(dir, "folder.png"), filepath.Join(dir, "folder.safetensors")
+	code, _, stderr := gen(t, append(append([]string{"--model", folder}, settings...), "-o", out, "--save-latent", lat)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	if n != 4 {
-		t.Errorf("%d prompt runs in flux/meta.json, want 4", n)
+	f, err := safetensors.Open(lat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, _, err := f.Float32("latent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(latent) {
+		t.Fatalf("latent of %d values, the split files give %d", len(got), len(latent))
+	}
+	for i := range latent {
+		if got[i] != latent[i] {
+			t.Fatalf("latent value %d: %g from the folder, %g from the split files", i, got[i], latent[i])
+		}
+	}
+	png, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(decodePNG(t, png)) != string(rgb) {
+		t.Error("the PNG from the folder differs from the one from the split files")
 	}
 }
 

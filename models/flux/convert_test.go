@@ -117,41 +117,32 @@ func checkDiffusersNames(t *testing.T, out string) {
 	}
 }
 
-// TestConvertedPromptRuns converts the tiny dev and schnell models to
-// diffusers folders and replays every prompt-driven run through
-// Load(folder) with nothing but the folder (tokenizers found in it): the
-// final latent, the decoded image and the 8-bit image must be
-// bit-identical to the single-file runs (the same values, in the same
-// order of operations) and within the README's tolerances of the
-// reference.
-func TestConvertedPromptRuns(t *testing.T) {
-	dir := t.TempDir()
-	folders := map[string]string{"dev": convertTiny(t, dir, "dev"), "schnell": convertTiny(t, dir, "schnell")}
-	for _, r := range promptRuns(t) {
-		t.Run(r.Name, func(t *testing.T) {
-			folder := folders[r.Model]
-			tokDir, err := clip.FindTokenizer(folder, "")
-			if err != nil || tokDir != filepath.Join(folder, "tokenizer") {
-				t.Fatalf("CLIP tokenizer of the folder: %q, %v", tokDir, err)
-			}
-			if tok, err := t5.FindTokenizer("", folder, ""); err != nil || tok != filepath.Join(folder, "tokenizer_2", "spiece.model") {
-				t.Fatalf("T5 tokenizer of the folder: %q, %v", tok, err)
-			}
-			fromFolder := generate(t, folder, pipeline.Options{TokenizerDir: tokDir}, r)
-			fromFile := generate(t, golden.Shared(t, "flux/flux1-"+r.Model+"-tiny.safetensors"), tinyOptions(t), r)
-			assertSame(t, "latent", fromFolder.Latent, fromFile.Latent)
-			assertSame(t, "image", fromFolder.Image, fromFile.Image)
-			if string(fromFolder.RGB) != string(fromFile.RGB) {
-				t.Error("8-bit images differ")
-			}
-			ref := golden.Open(t, filepath.Join("flux", r.File))
-			lat, _ := golden.Float32(t, ref, "latents")
-			golden.AssertClose(t, "latents", fromFolder.Latent.Data, lat, 1e-3*maxAbs(lat), 0)
-			img, _ := golden.Float32(t, ref, "image")
-			golden.AssertClose(t, "image", fromFolder.Image.Data, img, 1e-3*maxAbs(img), 0)
-			checkU8(t, ref, fromFolder.RGB)
-		})
+// checkConvertedRun replays r through Load(folder) with nothing but the
+// folder (its tokenizers found in it), a folder Convert made of the files
+// that gave fromFile: the final latent, the decoded image and the 8-bit
+// image must be bit-identical to the single-file run (the same values in
+// the same order of operations), hence within the reference's tolerances
+// too, which are checked again.
+func checkConvertedRun(t *testing.T, folder string, r promptRun, fromFile *pipeline.Result) {
+	tokDir, err := clip.FindTokenizer(folder, "")
+	if err != nil || tokDir != filepath.Join(folder, "tokenizer") {
+		t.Fatalf("CLIP tokenizer of the folder: %q, %v", tokDir, err)
 	}
+	if tok, err := t5.FindTokenizer("", folder, ""); err != nil || tok != filepath.Join(folder, "tokenizer_2", "spiece.model") {
+		t.Fatalf("T5 tokenizer of the folder: %q, %v", tok, err)
+	}
+	fromFolder := generate(t, folder, pipeline.Options{TokenizerDir: tokDir}, r)
+	assertSame(t, "latent", fromFolder.Latent, fromFile.Latent)
+	assertSame(t, "image", fromFolder.Image, fromFile.Image)
+	if string(fromFolder.RGB) != string(fromFile.RGB) {
+		t.Error("8-bit images differ")
+	}
+	ref := golden.Open(t, filepath.Join("flux", r.File))
+	lat, _ := golden.Float32(t, ref, "latents")
+	golden.AssertClose(t, "latents", fromFolder.Latent.Data, lat, 1e-3*maxAbs(lat), 0)
+	img, _ := golden.Float32(t, ref, "image")
+	golden.AssertClose(t, "image", fromFolder.Image.Data, img, 1e-3*maxAbs(img), 0)
+	checkU8(t, ref, fromFolder.RGB)
 }
 
 // generate loads path with opts and runs r.
