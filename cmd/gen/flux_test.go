@@ -48,12 +48,15 @@ func fluxFiles(t *testing.T, model string) []string {
 // split files: the saved latent [1, 16, H/8, W/8] within 1e-3 of max |ref|
 // of the reference latents, the PNG within 1 per channel of diffusers'
 // rounding (image_u8_round), and the PNG parameters in Forge's convention.
+// Each run is then made again from a diffusers folder that `gen convert`
+// wrote from the same files (checkFolderRun).
 func TestGenerateFlux(t *testing.T) {
 	var meta struct {
 		Runs []fluxRun `json:"runs"`
 	}
 	golden.ReadJSON(t, golden.Shared(t, "flux/meta.json"), &meta)
 	t.Setenv(usercache.Env, t.TempDir())
+	folders := convertedFolders(t)
 	n := 0
 	for _, r := range meta.Runs {
 		if r.Conditioning != "prompt" {
@@ -63,18 +66,8 @@ func TestGenerateFlux(t *testing.T) {
 		t.Run(r.Name, func(t *testing.T) {
 			dir := t.TempDir()
 			out, lat := filepath.Join(dir, "flux.png"), filepath.Join(dir, "lat.safetensors")
-			args := append(fluxFiles(t, r.Model), "-p", r.Prompt, "--seed", strconv.FormatUint(r.Seed, 10),
-				"--steps", strconv.Itoa(r.Steps), "-W", strconv.Itoa(r.Width), "-H", strconv.Itoa(r.Height),
-				"--quiet", "-o", out, "--save-latent", lat)
-			if r.Negative != nil {
-				args = append(args, "-n", *r.Negative)
-			}
-			if r.TrueCFG != 1 {
-				args = append(args, "--cfg-scale", strconv.FormatFloat(r.TrueCFG, 'g', -1, 64))
-			}
-			if r.Guidance != nil {
-				args = append(args, "--guidance", strconv.FormatFloat(*r.Guidance, 'g', -1, 64))
-			}
+			settings := fluxSettings(r)
+			args := append(append(fluxFiles(t, r.Model), settings...), "-o", out, "--save-latent", lat)
 			code, _, stderr := gen(t, args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
@@ -123,11 +116,29 @@ func TestGenerateFlux(t *testing.T) {
 			if (r.Guidance != nil) != strings.Contains(params, "Distilled CFG Scale: ") {
 				t.Errorf("PNG parameters %q: distilled guidance recorded for a %s model?", params, r.Model)
 			}
+			t.Run("diffusers folder", func(t *testing.T) { checkFolderRun(t, folders[r.Model], settings, got, rgb) })
 		})
 	}
 	if n != 4 {
 		t.Errorf("%d prompt runs in flux/meta.json, want 4", n)
 	}
+}
+
+// fluxSettings are the gen flags of run r besides the model files and
+// outputs.
+func fluxSettings(r fluxRun) []string {
+	s := []string{"-p", r.Prompt, "--seed", strconv.FormatUint(r.Seed, 10),
+		"--steps", strconv.Itoa(r.Steps), "-W", strconv.Itoa(r.Width), "-H", strconv.Itoa(r.Height), "--quiet"}
+	if r.Negative != nil {
+		s = append(s, "-n", *r.Negative)
+	}
+	if r.TrueCFG != 1 {
+		s = append(s, "--cfg-scale", strconv.FormatFloat(r.TrueCFG, 'g', -1, 64))
+	}
+	if r.Guidance != nil {
+		s = append(s, "--guidance", strconv.FormatFloat(*r.Guidance, 'g', -1, 64))
+	}
+	return s
 }
 
 // pngParameters returns the PNG's A1111 "parameters" text.

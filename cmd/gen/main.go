@@ -8,6 +8,7 @@
 //	gen bench --arch sd1 [-W 512 -H 512 --steps 2]        timings with random SD1.5-shaped weights
 //	gen trace-plot TRACE.safetensors -o FILE.png|.svg      guidance charts of a --trace file (+ FILE.csv)
 //	gen sweep [gen flags] --cfg-scale 3,5,7 -n "" -n "lowres" -o sweep.png   contact sheet of a grid of settings
+//	gen convert --model flux1-dev.safetensors --vae ae.safetensors ... -o FOLDER   Flux single files → diffusers folder
 //
 // Defaults are ComfyUI's KSampler (euler, normal, 20 steps, cfg 8, 512×512).
 // The tokenizer is looked up as clip.FindTokenizer describes; one given with
@@ -48,7 +49,7 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "generate", "gen":
 			rest = args[1:]
-		case "tokens", "text-embed", "bench", "trace-plot", "models", "pull", "serve", "worker", "sweep":
+		case "tokens", "text-embed", "bench", "trace-plot", "models", "pull", "serve", "worker", "sweep", "convert":
 			cmd, rest = args[0], args[1:]
 		case "help":
 			fmt.Fprint(stdout, usageText)
@@ -77,6 +78,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		err = runWorker(rest, stdout, stderr)
 	case "sweep":
 		err = runSweep(rest, stdout, stderr)
+	case "convert":
+		err = runConvert(rest, stdout, stderr)
 	}
 	return report(err, stdout, stderr)
 }

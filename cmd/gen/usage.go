@@ -33,6 +33,10 @@ const usageText = `usage:
                                    a captioned contact sheet plus each cell's PNG (sweep-r1-c2.png), identical
                                    to gen's for those settings; cells run --batch-size at a time as one network
                                    batch; more than 64 cells needs --yes
+  gen convert --model FLUX.safetensors [--vae ae.safetensors --clip-l FILE --t5xxl FILE --t5-tokenizer FILE|DIR
+              --tokenizer DIR --text-heads N --max-shard-size 10GB] -o FOLDER [--overwrite]
+                                   write a Flux.1 model kept as single files (BFL or ComfyUI, also all-in-one) as a
+                                   diffusers FluxPipeline folder, weights in their stored dtype (Flux only)
   gen help
 
 generate flags:
