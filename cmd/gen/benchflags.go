@@ -49,7 +49,7 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 	stringFlag(fs, &f.vae, "", "Flux --model: the autoencoder file (ae.safetensors)", "vae")
 	stringFlag(fs, &f.t5xxl, "", "Flux --model: the T5-XXL file (t5xxl_fp16.safetensors, t5xxl_fp8_e4m3fn.safetensors)", "t5xxl")
 	stringFlag(fs, &f.clipL, "", "Flux --model: the CLIP-L file (clip_l.safetensors)", "clip-l")
-	floatFlag(fs, &f.guidance, -1, "Flux-dev distilled guidance (default 3.5)", "guidance")
+	floatFlag(fs, &f.guidance, 0, "Flux-dev distilled guidance (default 3.5)", "guidance")
 	boolFlag(fs, &f.noT5, "Flux: do not build and time T5-XXL (random text tokens instead)", "no-t5")
 	stringFlag(fs, &tokDir, "", "tokenizer (unused: the bench conditions on random contexts)", "tokenizer")
 	stringFlag(fs, &f.sampler, "euler", "sampler", "sampler")
@@ -63,11 +63,11 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 	intFlag(fs, &f.textHeads, 0, "CLIP heads of a non-standard single-file model (accepted for symmetry with gen; the bench encodes no text)", "text-heads")
 	intFlag(fs, &f.textHeads2, 0, "bigG heads of a non-standard single-file SDXL model (accepted for symmetry with gen; the bench encodes no text)", "text-heads-2")
 	intFlag(fs, &f.unetHeadDim, 0, "UNet attention head width of a non-standard single-file model (0 = the family's: 8 heads SD1, 64 SDXL)", "unet-head-dim")
-	floatFlag(fs, &f.cfg, -1, "guidance scale (1 = one network pass per step, else a batch of 2; default 7, Flux 1)", "cfg-scale", "cfg")
+	floatFlag(fs, &f.cfg, 7, "guidance scale (1 = one network pass per step, else a batch of 2; default 7, Flux 1)", "cfg-scale", "cfg")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
-	archSet, sizeSet, stepsSet, schedSet := false, false, false, false
+	archSet, sizeSet, stepsSet, schedSet, cfgSet, guidanceSet := false, false, false, false, false, false
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
 		case "arch":
@@ -78,6 +78,10 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 			stepsSet = true
 		case "scheduler":
 			schedSet = true
+		case "cfg-scale", "cfg":
+			cfgSet = true
+		case "guidance":
+			guidanceSet = true
 		}
 	})
 	if f.model != "" {
@@ -103,7 +107,7 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 		f.arch = fileArch
 	}
 	flux := isFlux(f.arch)
-	if f.cfg == -1 {
+	if !cfgSet {
 		f.cfg = 7
 		if flux {
 			f.cfg = 1
@@ -168,7 +172,7 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 	default:
 		return nil, badInput("--weights %q: must be f16, bf16 or f32 (or f8 for Flux)", f.weights)
 	}
-	if f.guidance == -1 {
+	if !guidanceSet {
 		f.guidance = 0
 		if f.arch == "flux-dev" {
 			f.guidance = 3.5
