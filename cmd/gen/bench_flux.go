@@ -9,7 +9,6 @@ import (
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/flux"
 	"github.com/godiffusion/godiffusion/models/fluxnet"
-	"github.com/godiffusion/godiffusion/models/pipeline"
 	"github.com/godiffusion/godiffusion/models/t5"
 	"github.com/godiffusion/godiffusion/models/vae"
 	"github.com/godiffusion/godiffusion/safetensors"
@@ -18,7 +17,7 @@ import (
 
 // fluxBench sets up the Flux.1 bench in the order gen runs a prompt: the
 // transformer and autoencoder (random weights of the real shapes, or
-// mapped from --model and --vae), then T5-XXL over its real sequence length
+// mapped from --model and --vae; a random AE without --vae), then T5-XXL over its real sequence length
 // (256 tokens schnell, 512 dev) and CLIP-L over 77, each timed and
 // released before sampling, as gen releases them. Random T5 weights have
 // the real XXL shapes (4.76 B parameters, in --weights' dtype); CLIP-L is
@@ -32,22 +31,21 @@ func fluxBench(f *benchFlags, stderr io.Writer) (*benchSetup, error) {
 	s := &benchSetup{net: "transformer", flopsFrom: "fluxnet.Config.FLOPs", loadLabel: "build"}
 	t0 := time.Now()
 	if f.model != "" {
-		if f.vae == "" {
-			return nil, badInput("--vae: give the autoencoder (ae.safetensors) of the Flux --model")
-		}
 		if f.t5xxl == "" && !f.noT5 {
 			return nil, badInput("--t5xxl: give the T5-XXL file of the Flux --model (or --no-t5)")
 		}
-		p, err := flux.Load(f.model, pipeline.Options{VAE: f.vae, SkipTextEncoder: true})
-		switch {
-		case errors.Is(err, pipeline.ErrVAE):
-			return nil, badInput("--vae: %v", err)
-		case err != nil:
+		net, err := fluxnet.Load(f.model)
+		if err != nil {
 			return nil, badInput("--model: %v", err)
 		}
-		s.pipe, s.loadLabel = p, "load"
+		ae, aeNote, err := benchAE(f.vae, f.dtype)
+		if err != nil {
+			net.Close()
+			return nil, err
+		}
+		s.pipe, s.loadLabel = flux.New(net, ae), "load"
 		s.source = f.model
-		s.stored = "transformer " + dtypesOf([]string{f.model}, "") + ", mapped"
+		s.stored = "transformer " + dtypesOf([]string{f.model}, "") + ", mapped; " + aeNote
 	} else {
 		cfg := fluxnet.SchnellConfig()
 		if f.arch == "flux-dev" {
@@ -57,17 +55,13 @@ func fluxBench(f *benchFlags, stderr io.Writer) (*benchSetup, error) {
 		if err != nil {
 			return nil, err
 		}
-		aeType := tensor.BF16
-		if f.dtype == tensor.F32 || f.dtype == tensor.F16 {
-			aeType = f.dtype
-		}
-		ae, err := vae.NewRandom(flux.AEConfig(), aeType, 2)
+		ae, aeNote, err := benchAE("", f.dtype)
 		if err != nil {
 			return nil, err
 		}
 		s.pipe = flux.New(net, ae)
 		s.source = "random weights, Flux.1 shapes (hidden 3072, 19 double + 38 single blocks sharing one drawn block each, context 4096, vec 768; AE decoder 128/256/512/512, 16 latent channels)"
-		s.stored = fmt.Sprintf("%s (transformer), %s (AE)", f.weights, aeType)
+		s.stored = fmt.Sprintf("transformer %s; %s", f.weights, aeNote)
 	}
 	s.loadTime = time.Since(t0)
 	returnMemory()
@@ -163,4 +157,29 @@ func benchT5(f *benchFlags) (*t5.Encoder, error) {
 		return nil, badInput("--t5xxl: %v", err)
 	}
 	return e, nil
+}
+
+// benchAE opens the --vae file, or builds the Flux autoencoder with random
+// weights of its real shapes (83.8 M parameters; in bf16 unless the
+// transformer's dtype is f16 or f32) when none is given.
+func benchAE(path string, dt tensor.DType) (*vae.VAE, string, error) {
+	if path != "" {
+		ae, err := vae.Load(path, nil)
+		if err != nil {
+			return nil, "", badInput("--vae: %v", err)
+		}
+		if ae.Config.LatentChannels != 16 {
+			ae.Close()
+			return nil, "", badInput("--vae: %s has %d latent channels, Flux's has 16", path, ae.Config.LatentChannels)
+		}
+		return ae, "AE mapped from " + path, nil
+	}
+	if dt != tensor.F32 && dt != tensor.F16 {
+		dt = tensor.BF16
+	}
+	ae, err := vae.NewRandom(flux.AEConfig(), dt, 2)
+	if err != nil {
+		return nil, "", err
+	}
+	return ae, fmt.Sprintf("AE random in %s", dt), nil
 }

@@ -65,7 +65,8 @@ func TestBenchBadInput(t *testing.T) {
 		{[]string{"--arch", "flux-schnell", "--guidance", "3"}, "--guidance"},
 		{[]string{"--arch", "flux-dev", "--t5xxl", "x.safetensors"}, "--t5xxl"},
 		{[]string{"--arch", "flux-schnell", "--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors")}, "--arch flux-schnell"},
-		{[]string{"--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors"), "--t5xxl", "x"}, "--vae"},
+		{[]string{"--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors"), "--t5xxl", "x"}, "--t5xxl"},
+		{[]string{"--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors"), "--t5xxl", golden.Shared(t, "t5/t5-tiny.safetensors"), "--vae", golden.Shared(t, "sd1/model/vae/diffusion_pytorch_model.safetensors")}, "--vae"},
 		{[]string{"--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors"), "--vae", golden.Shared(t, "flux/ae-tiny.safetensors")}, "--t5xxl"},
 	} {
 		code, stdout, stderr := gen(t, append([]string{"bench"}, tc.args...)...)

@@ -7,7 +7,7 @@
 //
 // The files are streamed: every tensor's bytes are a slice of one pool of
 // encoded N(0, 1/fan_in) values per fan-in (biases N(0, 0.02²), norm scales
-// 1), so writing a 24 GB file holds a few hundred MB, not 24 GB. Tensors
+// 1; about a million values drawn, then repeated), so writing a 24 GB file holds a few hundred MB, not 24 GB. Tensors
 // of one fan-in therefore share their leading values, as fluxnet.NewRandom
 // shares blocks: the same work and the same bytes mapped, not a model.
 package fluxfiles
@@ -162,12 +162,18 @@ func size(dt safetensors.DType) int {
 	return 2
 }
 
-// pool encodes n values N(0, std²) (or ones) in dt.
+// period is the number of distinct values drawn per pool; the rest of a
+// pool repeats them (drawing and encoding 10⁸ values one by one would take
+// minutes; copying them takes a second).
+const period = 1<<20 + 7
+
+// pool encodes n values N(0, std²) (or ones) in dt: period values drawn,
+// then repeated.
 func pool(dt safetensors.DType, n int, std float64, ones bool, seed uint64) []byte {
 	sz := size(dt)
 	out := make([]byte, n*sz)
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	for i := range n {
+	for i := range min(n, period) {
 		v := float32(1)
 		if !ones {
 			v = float32(rng.NormFloat64() * std)
@@ -186,6 +192,9 @@ func pool(dt safetensors.DType, n int, std float64, ones bool, seed uint64) []by
 		case safetensors.F8E4M3:
 			b[0] = safetensors.F32ToF8E4M3(v)
 		}
+	}
+	for done := min(n, period) * sz; done < len(out); {
+		done += copy(out[done:], out[:done])
 	}
 	return out
 }
