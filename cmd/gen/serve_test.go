@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/godiffusion/godiffusion/internal/golden"
 	"github.com/godiffusion/godiffusion/internal/pngmeta"
 )
 
@@ -25,9 +24,15 @@ import (
 // its default model, and returns its base URL.
 func startServe(t *testing.T, workers int) string {
 	t.Helper()
-	f, err := parseServeFlags("serve", []string{"--listen", "127.0.0.1:0", "--state", t.TempDir(),
-		"--model", golden.Core(t, "sd1/tiny-sd1.safetensors"), "--norm-groups", "4", "--text-heads", "4",
-		"--tokenizer", golden.Tokenizer(t, "clip"), "--workers", fmt.Sprint(workers), "--queue-limit", "1000"})
+	return startServeModel(t, workers, tinyArgs(t)...)
+}
+
+// startServeModel is startServe with the default model given by gen's
+// model flags (--model and the hyper-parameters of a tiny single file).
+func startServeModel(t *testing.T, workers int, model ...string) string {
+	t.Helper()
+	f, err := parseServeFlags("serve", append([]string{"--listen", "127.0.0.1:0", "--state", t.TempDir(),
+		"--workers", fmt.Sprint(workers), "--queue-limit", "1000"}, model...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,10 +59,14 @@ func startServe(t *testing.T, workers int) string {
 	return ""
 }
 
-// cliPNG is the PNG gen writes for the settings of serveRequest and seed.
-func cliPNG(t *testing.T, seed int) []byte {
+// cliPNG is the PNG gen writes for the settings of serveRequest and seed
+// on the tiny SD1 model.
+func cliPNG(t *testing.T, seed int) []byte { return cliPNGModel(t, seed, tinyArgs(t)...) }
+
+// cliPNGModel is cliPNG on the model given by gen's model flags.
+func cliPNGModel(t *testing.T, seed int, model ...string) []byte {
 	out := filepath.Join(t.TempDir(), "cli.png")
-	args := append(tinyArgs(t), "-p", "a photo of a cat", "-n", "blurry", "--seed", fmt.Sprint(seed), "--steps", "4",
+	args := append(append([]string{}, model...), "-p", "a photo of a cat", "-n", "blurry", "--seed", fmt.Sprint(seed), "--steps", "4",
 		"--cfg-scale", "7.5", "--sampler", "euler_a", "--scheduler", "karras", "-W", "64", "-H", "64", "--quiet", "-o", out)
 	if code, _, stderr := gen(t, args...); code != 0 {
 		t.Fatalf("gen: %s", stderr)
@@ -97,11 +106,16 @@ func postTxt2Img(base string, body map[string]any) (*txt2imgResponse, error) {
 }
 
 // TestServeMatchesCLI: an image from gen serve's txt2img on the tiny SD1
-// model is byte-identical to gen's PNG for the same settings and seed,
-// and the parameters chunk and info agree.
+// and SDXL models is byte-identical to gen's PNG for the same settings and
+// seed, and the parameters chunk and info agree.
 func TestServeMatchesCLI(t *testing.T) {
-	base := startServe(t, 1)
-	want := cliPNG(t, 42)
+	t.Run("sd1", func(t *testing.T) { checkServeMatchesCLI(t, tinyArgs(t)) })
+	t.Run("sdxl", func(t *testing.T) { checkServeMatchesCLI(t, tinySDXLArgs(t)) })
+}
+
+func checkServeMatchesCLI(t *testing.T, model []string) {
+	base := startServeModel(t, 1, model...)
+	want := cliPNGModel(t, 42, model...)
 	r, err := postTxt2Img(base, serveRequest(42))
 	if err != nil {
 		t.Fatal(err)
