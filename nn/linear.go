@@ -65,6 +65,9 @@ func (l *Linear) In() int { return l.W.Shape[1] }
 func (l *Linear) Out() int { return l.W.Shape[0] }
 
 // Forward maps x [..., in] to [..., out]: y = x·Wᵀ + b over the last axis.
+// The first axis is taken as the batch (x [B, ..., in]): each sample's
+// result is bit-identical whatever B is (tensor.GemmWItems), so a batch of
+// requests gives each the bits it gets alone.
 func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
 	in, out := l.In(), l.Out()
 	if len(x.Shape) == 0 || x.Shape[len(x.Shape)-1] != in {
@@ -74,7 +77,11 @@ func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
 	shape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)
 	y := tensor.New(shape...)
 	if rows > 0 {
-		tensor.GemmW(rows, out, in, x.Data, in, l.W, y.Data, out, false)
+		items := 1
+		if len(x.Shape) >= 2 && x.Shape[0] > 0 {
+			items = x.Shape[0]
+		}
+		tensor.GemmWItems(items, rows/items, out, in, x.Data, in, l.W, y.Data, out, false)
 	}
 	if l.B != nil {
 		tensor.AddRowBiasInPlace(y, l.B)

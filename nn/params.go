@@ -154,6 +154,14 @@ func (p *Params) Weight(key string, shape ...int) *tensor.Weight {
 		p.Fail(fmt.Errorf("%s: tensor %q: %v", f.Path, t.Name, err))
 		return nil
 	}
+	// A NaN or Inf stored in the file: an error at load rather than a black
+	// image after minutes (one pass over the bytes, see tensor.NaNChecks).
+	if tensor.NaNChecks {
+		if i := w.FirstNonFinite(); i >= 0 {
+			p.Fail(fmt.Errorf("%s: tensor %q holds a NaN or infinity (value %d of %d): the file is damaged or was saved from a model that had already diverged; download it again or use another checkpoint", f.Path, t.Name, i, w.Len()))
+			return nil
+		}
+	}
 	if scale, ok := p.weightScale(key); ok {
 		w = tensor.ScaledWeight(w, scale)
 	}

@@ -15,11 +15,17 @@ type Call struct {
 	X *tensor.Tensor
 	// Sigma is the noise level of X.
 	Sigma float64
+	// Scale is the guidance scale used at this call (Scale, or the
+	// per-step schedule's value).
+	Scale float64
 	// Cond is the model's denoised estimate under the positive conditioning.
 	Cond *tensor.Tensor
 	// Uncond is the denoised estimate under the negative conditioning, nil
-	// when the scale is 1 (the unconditional branch is not computed).
+	// when it was not computed (scale 1, or σ outside the guidance interval).
 	Uncond *tensor.Tensor
+	// Empty is the denoised estimate under the empty prompt, computed only
+	// by Perp-Neg; nil otherwise.
+	Empty *tensor.Tensor
 	// Guided is what the sampler receives.
 	Guided *tensor.Tensor
 }
@@ -39,6 +45,11 @@ type Observer func(c Call)
 // detected with math.isclose and then the unconditional pass is never run.
 // When both are needed they are evaluated as one batch ordered
 // [uncond, cond]. With pos == neg, cond == uncond and guided == cond.
+//
+// The same guider runs every guidance rule (rules.go: cfg, apg, perpneg),
+// a guidance interval and a per-step scale schedule (GuidanceOptions,
+// which sets the fields below); with those fields at their zero values it
+// is plain CFG.
 type CFG struct {
 	Model  BatchModel
 	Cond   Cond
@@ -49,6 +60,20 @@ type CFG struct {
 	RescaleMultiplier float64
 	// Observer, if set, sees every call.
 	Observer Observer
+
+	// Rule combines the predictions; nil means plain CFG (CFGRule).
+	Rule Rule
+	// Empty is the conditioning of the empty prompt "", needed by rules
+	// whose Needs asks for it (Perp-Neg).
+	Empty Cond
+	// Interval, when set, applies guidance only for σ in
+	// [IntervalLo, IntervalHi] (Kynkäänniemi et al. 2024); elsewhere the
+	// model runs on cond alone and guided = cond.
+	Interval               bool
+	IntervalLo, IntervalHi float64
+	// ScaleAt, when set, gives the guidance scale at noise level σ (a
+	// per-step schedule, GuidanceOptions); nil means Scale at every call.
+	ScaleAt func(sigma float64) float64
 
 	calls int
 }
@@ -63,42 +88,79 @@ func SkipsUncond(scale float64) bool {
 	return math.Abs(scale-1) <= 1e-9*math.Max(math.Abs(scale), 1)
 }
 
-// Denoise evaluates the model and combines the two predictions.
+// Denoise evaluates the model and combines the predictions.
 func (g *CFG) Denoise(x *tensor.Tensor, sigma float64) (*tensor.Tensor, error) {
-	if g.Model == nil {
-		return nil, fmt.Errorf("sampling: CFG has no model")
+	guided, _, err := g.evaluate(x, sigma, false)
+	return guided, err
+}
+
+// DenoiseUncond is Denoise that also returns the unconditional prediction,
+// for the CFG++ samplers. Like ComfyUI's disable_cfg1_optimization it
+// computes uncond even at scale 1. Outside the guidance interval no uncond
+// is computed and cond is returned in its place (plain sampling there).
+func (g *CFG) DenoiseUncond(x *tensor.Tensor, sigma float64) (guided, uncond *tensor.Tensor, err error) {
+	guided, p, err := g.evaluate(x, sigma, true)
+	if err != nil {
+		return nil, nil, err
 	}
-	var cond, uncond, guided *tensor.Tensor
-	if SkipsUncond(g.Scale) {
-		out, err := g.Model.DenoiseBatch(x, sigma, []Cond{g.Cond})
-		if err != nil {
-			return nil, err
+	if p.Uncond == nil {
+		return guided, p.Cond, nil
+	}
+	return guided, p.Uncond, nil
+}
+
+// evaluate runs one batch [empty?, uncond?, cond] (the predictions the
+// rule needs at this σ) and combines them.
+func (g *CFG) evaluate(x *tensor.Tensor, sigma float64, forceUncond bool) (*tensor.Tensor, Predictions, error) {
+	p := Predictions{X: x, Sigma: sigma, Scale: g.Scale, Rescale: g.RescaleMultiplier}
+	if g.Model == nil {
+		return nil, p, fmt.Errorf("sampling: CFG has no model")
+	}
+	if g.ScaleAt != nil {
+		p.Scale = g.ScaleAt(sigma)
+	}
+	rule := g.Rule
+	if rule == nil {
+		rule = CFGRule{}
+	}
+	needUncond, needEmpty := false, false
+	if !g.Interval || (sigma >= g.IntervalLo && sigma <= g.IntervalHi) {
+		needUncond, needEmpty = rule.Needs(p.Scale, forceUncond)
+	}
+	conds := make([]Cond, 0, 3)
+	if needEmpty {
+		if g.Empty.Context == nil {
+			return nil, p, fmt.Errorf("sampling: the guidance rule needs the empty prompt's conditioning (CFG.Empty)")
 		}
-		if len(out) != 1 {
-			return nil, fmt.Errorf("sampling: model returned %d predictions for 1 conditioning", len(out))
-		}
-		cond = out[0]
-		guided = cond
-	} else {
-		out, err := g.Model.DenoiseBatch(x, sigma, []Cond{g.Uncond, g.Cond})
-		if err != nil {
-			return nil, err
-		}
-		if len(out) != 2 {
-			return nil, fmt.Errorf("sampling: model returned %d predictions for 2 conditionings", len(out))
-		}
-		uncond, cond = out[0], out[1]
-		if g.RescaleMultiplier > 0 {
-			guided = RescaleCFG(x, sigma, cond, uncond, g.Scale, g.RescaleMultiplier)
-		} else {
-			guided = Guide(cond, uncond, g.Scale)
-		}
+		conds = append(conds, g.Empty)
+	}
+	if needUncond {
+		conds = append(conds, g.Uncond)
+	}
+	conds = append(conds, g.Cond)
+	out, err := g.Model.DenoiseBatch(x, sigma, conds)
+	if err != nil {
+		return nil, p, err
+	}
+	if len(out) != len(conds) {
+		return nil, p, fmt.Errorf("sampling: model returned %d predictions for %d conditionings", len(out), len(conds))
+	}
+	if needEmpty {
+		p.Empty, out = out[0], out[1:]
+	}
+	if needUncond {
+		p.Uncond, out = out[0], out[1:]
+	}
+	p.Cond = out[0]
+	guided := p.Cond
+	if needUncond || needEmpty {
+		guided = rule.Combine(p)
 	}
 	if g.Observer != nil {
-		g.Observer(Call{Index: g.calls, X: x, Sigma: sigma, Cond: cond, Uncond: uncond, Guided: guided})
+		g.Observer(Call{Index: g.calls, X: x, Sigma: sigma, Scale: p.Scale, Cond: p.Cond, Uncond: p.Uncond, Empty: p.Empty, Guided: guided})
 	}
 	g.calls++
-	return guided, nil
+	return guided, p, nil
 }
 
 // Guide returns uncond + (cond − uncond)·scale elementwise, in this

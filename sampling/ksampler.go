@@ -25,6 +25,9 @@ type KSampler struct {
 	Seed uint64
 	// RescaleCFG > 0 applies ComfyUI's RescaleCFG with this multiplier.
 	RescaleCFG float64
+	// Guidance chooses the guidance rule, interval and scale schedule
+	// (the zero value is plain CFG).
+	Guidance GuidanceOptions
 	// Schedule is the model's noise table; nil means SD1Schedule().
 	Schedule *DiscreteSchedule
 	// Observer sees every guided model call; Callback every sampler step.
@@ -71,6 +74,9 @@ func (k *KSampler) Sample(net EpsNet, cond, uncond Cond, latent *tensor.Tensor) 
 		Scale:             k.CFG,
 		RescaleMultiplier: k.RescaleCFG,
 		Observer:          k.Observer,
+	}
+	if err := k.Guidance.Configure(guider, sigmas); err != nil {
+		return nil, err
 	}
 	opt := &Options{Noise: TorchNoiseSampler(k.Seed), Callback: k.Callback}
 	return sampler(guider, x, sigmas, opt)

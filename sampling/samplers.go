@@ -68,6 +68,9 @@ var Samplers = map[string]SamplerFunc{
 	"dpmpp_2m":        SampleDPMPP2M,
 	"ddim":            SampleDDIM,
 	"lcm":             SampleLCM,
+	// CFG++ (cfgpp.go): need a CFG guider as the model.
+	"euler_cfg_pp":           SampleEulerCFGPP,
+	"euler_ancestral_cfg_pp": SampleEulerAncestralCFGPP,
 }
 
 // samplerAliases maps stable-diffusion.cpp / A1111 spellings to ComfyUI names.

@@ -51,11 +51,7 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 	checkWeight("GemmW", w, n, k)
 	prec := resolve(w.Precision)
 	if m <= smallM && k > 0 && prec == PrecisionFP32 {
-		if w.DType == F32 {
-			gemvRows(m, n, k, a, lda, func(j int, _ []float32) []float32 { return w.f32[j*k : j*k+k] }, c, ldc, accumulate)
-		} else {
-			gemvRows(m, n, k, a, lda, func(j int, tmp []float32) []float32 { w.Decode(tmp, j*k); return tmp }, c, ldc, accumulate)
-		}
+		gemvW(m, n, k, a, lda, w, c, ldc, accumulate)
 		return
 	}
 	if (n-m)*k > m*n && (prec == PrecisionFP32 && asm.HasGemmKernelStridedA() ||
@@ -64,6 +60,38 @@ func GemmW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, a
 		return
 	}
 	gemmDriver(m, n, k, rowMajorA(a, lda), operand{pack: packWeightRows(w, k)}, c, ldc, accumulate, prec)
+}
+
+// GemmWItems is GemmW for an A that holds `items` independent items (the
+// samples of a batch) of m rows each, A[items·m × k]: it computes the same
+// C = A·Wᵀ, choosing the kernel by the rows of one item rather than by
+// all rows, so that every item's rows come out bit-identical whatever the
+// number of items. (GemmW serves m ≤ 4 rows with dot products and more
+// with the blocked micro-kernel; the two sum in different orders. Each
+// path alone gives a row the same bits for any row count.) Per-sample
+// vectors (a time embedding [B, D]: m = 1) thus stay on the dot-product
+// path at any batch size, as they are at batch 1.
+func GemmWItems(items, m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, accumulate bool) {
+	rows := items * m
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	checkWeight("GemmWItems", w, n, k)
+	if m <= smallM && k > 0 && resolve(w.Precision) == PrecisionFP32 {
+		gemvW(rows, n, k, a, lda, w, c, ldc, accumulate)
+		return
+	}
+	GemmW(rows, n, k, a, lda, w, c, ldc, accumulate)
+}
+
+// gemvW is GemmW's dot-product path: C[i, j] = A row i · W row j, each
+// weight row decoded once for all m rows.
+func gemvW(m, n, k int, a []float32, lda int, w *Weight, c []float32, ldc int, accumulate bool) {
+	if w.DType == F32 {
+		gemvRows(m, n, k, a, lda, func(j int, _ []float32) []float32 { return w.f32[j*k : j*k+k] }, c, ldc, accumulate)
+	} else {
+		gemvRows(m, n, k, a, lda, func(j int, tmp []float32) []float32 { w.Decode(tmp, j*k); return tmp }, c, ldc, accumulate)
+	}
 }
 
 // gemmWSwapped computes C = A·Wᵀ for a float32 weight as the transposed

@@ -25,6 +25,9 @@ func TestBenchFlags(t *testing.T) {
 		{[]string{"--model", tinyXL}, "sdxl", 1024, 1024, "f16"},
 		{[]string{"--arch", "sdxl", "--model", tinyXL, "-H", "64"}, "sdxl", 512, 64, "f16"},
 		{[]string{"--model", tinySD1}, "sd1", 512, 512, "f16"},
+		{[]string{"--arch", "flux-schnell"}, "flux-schnell", 1024, 1024, "bf16"},
+		{[]string{"--arch", "flux-dev", "-W", "512", "-H", "512", "--weights", "f8"}, "flux-dev", 512, 512, "f8"},
+		{[]string{"--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors")}, "flux-dev", 1024, 1024, "bf16"},
 	} {
 		f, err := parseBenchFlags(tc.args)
 		if err != nil {
@@ -57,6 +60,14 @@ func TestBenchBadInput(t *testing.T) {
 		{[]string{"--arch", "sd1", "--model", tinyXL}, "--arch sd1"},
 		{[]string{"--arch", "sdxl", "--model", tinySD1}, "--arch sdxl"},
 		{[]string{"--model", t.TempDir()}, "--model"},
+		{[]string{"--arch", "flux-dev", "-W", "520"}, "-W/--width"},
+		{[]string{"--arch", "sd1", "--weights", "f8"}, "--weights"},
+		{[]string{"--arch", "flux-schnell", "--guidance", "3"}, "--guidance"},
+		{[]string{"--arch", "flux-dev", "--t5xxl", "x.safetensors"}, "--t5xxl"},
+		{[]string{"--arch", "flux-schnell", "--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors")}, "--arch flux-schnell"},
+		{[]string{"--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors"), "--t5xxl", "x"}, "--t5xxl"},
+		{[]string{"--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors"), "--t5xxl", golden.Shared(t, "t5/t5-tiny.safetensors"), "--vae", golden.Shared(t, "sd1/model/vae/diffusion_pytorch_model.safetensors")}, "--vae"},
+		{[]string{"--model", golden.Shared(t, "flux/flux1-dev-tiny.safetensors"), "--vae", golden.Shared(t, "flux/ae-tiny.safetensors")}, "--t5xxl"},
 	} {
 		code, stdout, stderr := gen(t, append([]string{"bench"}, tc.args...)...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
@@ -82,6 +93,35 @@ func TestBenchSDXLModel(t *testing.T) {
 			"  decode ", "  peak RSS "} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("%v: bench output lacks %q:\n%s", args, want, stdout)
+			}
+		}
+		t.Logf("%s", stdout)
+	}
+}
+
+// TestBenchFluxModel runs `gen bench --model` on the tiny Flux fixtures
+// from split files (transformer, AE, T5, CLIP-L), as a user times real
+// files: T5 over the variant's real sequence length and CLIP-L are timed
+// and released before sampling, and every stage reports its peak RSS.
+func TestBenchFluxModel(t *testing.T) {
+	for _, tc := range []struct {
+		model, want string
+	}{
+		{"flux/flux1-dev-tiny.safetensors", "512 tokens"},
+		{"flux/flux1-schnell-tiny.safetensors", "256 tokens"},
+	} {
+		args := []string{"bench", "--model", golden.Shared(t, tc.model), "--vae", golden.Shared(t, "flux/ae-tiny.safetensors"),
+			"--t5xxl", golden.Shared(t, "t5/t5-tiny.safetensors"), "--clip-l", golden.Shared(t, "sd1/model/text_encoder/model.safetensors"),
+			"--text-heads", "4", "-W", "64", "-H", "32", "--steps", "2", "--threads", "1"}
+		code, stdout, stderr := gen(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		for _, want := range []string{"64x32, 2 steps, cfg 1", "simple", "transformer f32", "  T5  ", tc.want, "  CLIP-L ",
+			"s/step; 2 transformer calls, 2 batch passes", " GFLOP/pass (fluxnet.Config.FLOPs), ", "% of peak ",
+			"  decode ", "after the transformer was released", "overall"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("%s: bench output lacks %q:\n%s", tc.model, want, stdout)
 			}
 		}
 		t.Logf("%s", stdout)

@@ -13,7 +13,15 @@ import (
 
 // TestMain points the tokenizer cache at a temporary folder, so that tests
 // passing --tokenizer never write into the user's real cache.
+//
+// With GEN_TEST_AS_CLI=1 the test binary is gen itself (main with the
+// process's arguments): crash tests run the CLI as a subprocess this way
+// (see genCLI) without building a second binary.
 func TestMain(m *testing.M) {
+	if os.Getenv(asCLIEnv) == "1" {
+		main()
+		return
+	}
 	dir, err := os.MkdirTemp("", "gen-test-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

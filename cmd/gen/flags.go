@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -28,12 +29,23 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		return badInput("%v (see gen help)", err)
+		return badInput("%s (see gen help)", longFlagNames(err.Error()))
 	}
 	if fs.NArg() > 0 {
 		return badInput("unexpected argument %q (flags start with -; quote a prompt that has spaces: -p \"...\")", fs.Arg(0))
 	}
 	return nil
+}
+
+// flagInMessage matches a flag name in the flag package's messages, which
+// spell every flag with one dash ("invalid value … for flag -seed").
+var flagInMessage = regexp.MustCompile(`(flag|defined:) -([A-Za-z0-9][A-Za-z0-9_-]+)`)
+
+// longFlagNames respells multi-letter flags in a flag-package message with
+// two dashes, as the usage text and the user write them (--seed, not
+// -seed); one-letter flags keep one dash (-W).
+func longFlagNames(msg string) string {
+	return flagInMessage.ReplaceAllString(msg, "$1 --$2")
 }
 
 // stringFlag registers one string flag under several names (e.g. "p" and
@@ -60,8 +72,10 @@ func intFlag(fs *flag.FlagSet, p *int, def int, usage string, names ...string) {
 	}
 }
 
-// floatFlag registers one float flag under several names; it rejects NaN
-// and infinities.
+// floatFlag registers one float flag under several names; it rejects NaN,
+// infinities and values beyond what float32 holds (±3.4e38): the networks
+// compute in float32, where a larger --cfg-scale would overflow into an
+// all-black image.
 func floatFlag(fs *flag.FlagSet, p *float64, def float64, usage string, names ...string) {
 	*p = def
 	for _, n := range names {
@@ -69,6 +83,9 @@ func floatFlag(fs *flag.FlagSet, p *float64, def float64, usage string, names ..
 			v, err := strconv.ParseFloat(s, 64)
 			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("not a finite number")
+			}
+			if math.Abs(v) > math.MaxFloat32 {
+				return fmt.Errorf("%s is beyond float32's range (at most %g)", s, math.MaxFloat32)
 			}
 			*p = v
 			return nil

@@ -3,9 +3,10 @@ package main
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"flag"
 	"fmt"
+	"github.com/godiffusion/godiffusion/hub"
+	"github.com/godiffusion/godiffusion/models/families"
 	"github.com/godiffusion/godiffusion/models/pipeline"
 	"image"
 	_ "image/jpeg" // --init-img may be a JPEG
@@ -15,11 +16,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/godiffusion/godiffusion/asm"
+	"github.com/godiffusion/godiffusion/internal/infotext"
 	"github.com/godiffusion/godiffusion/internal/pngmeta"
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/detect"
@@ -49,7 +50,7 @@ type genFlags struct {
 	raw                     bool
 	normGroups, textHeads   int
 	textHeads2, unetHeadDim int
-	quiet                   bool
+	quiet, noNaNCheck       bool
 	verbose                 bool
 	initImg                 string
 	strength                float64
@@ -58,6 +59,9 @@ type genFlags struct {
 	emptyNegative           string
 	vae, t5xxl, t5Tokenizer string
 	given                   map[string]bool // flags given on the command line, by every name they were given under
+	cfgRule                 guidanceFlags
+	recommended             bool       // --recommended: apply the model card's settings
+	card                    *hub.Model // the registry entry -m named, if any
 }
 
 func parseGenFlags(args []string) (*genFlags, error) {
@@ -95,6 +99,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	intFlag(fs, &f.textHeads2, 0, "attention heads of a single-file SDXL model's bigG tower (0 = width/64 = 20)", "text-heads-2")
 	intFlag(fs, &f.unetHeadDim, 0, "UNet attention head width of a single-file model (0 = the family's: 8 heads SD1, 64 SDXL)", "unet-head-dim")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&f.noNaNCheck, "no-nan-check", false, "skip the checks for NaN/Inf in weights, latents and the image (A1111's --disable-nan-check)")
 	boolFlag(fs, &f.verbose, "debug messages on stderr (e.g. checkpoint tensors no component uses)", "v", "verbose")
 	stringFlag(fs, &f.initImg, "", "init image (PNG or JPEG) for image-to-image", "i", "init-img")
 	floatFlag(fs, &f.strength, 0.75, "img2img denoising strength in (0, 1]", "strength")
@@ -103,6 +108,8 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	stringFlag(fs, &f.vae, "", "autoencoder file when the model has none (Flux: ae.safetensors)", "vae")
 	stringFlag(fs, &f.t5xxl, "", "T5-XXL text encoder file (Flux: t5xxl_fp16.safetensors, t5xxl_fp8_e4m3fn[_scaled].safetensors)", "t5xxl")
 	stringFlag(fs, &f.t5Tokenizer, "", "T5 tokenizer: spiece.model, tokenizer.json, or a folder with either", "t5-tokenizer")
+	f.cfgRule.register(fs)
+	fs.BoolVar(&f.recommended, "recommended", false, "use the settings the model card recommends (registry models)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -110,7 +117,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	fs.Visit(func(fl *flag.Flag) {
 		f.given[fl.Name] = true
 		switch fl.Name {
-		case "W", "H", "width", "height":
+		case "W", "width", "H", "height":
 			f.sizeSet = true
 		}
 	})
@@ -197,6 +204,10 @@ func (f *genFlags) validate() error {
 		return badInput("--threads %d: must be between 0 (all cores) and %d", f.threads, maxThreads)
 	case f.precision != "fp32" && f.precision != "bf16":
 		return badInput("--precision %q: must be fp32 or bf16", f.precision)
+	case f.isGiven("strength") && f.initImg == "":
+		return badInput("--strength: only img2img uses it; give the init image with -i/--init-img")
+	case f.seed.set && f.seed.value > math.MaxUint64-uint64(f.batch-1):
+		return badInput("--seed %d with --batch-count %d: the seeds seed..seed+%d would pass 18446744073709551615", f.seed.value, f.batch, f.batch-1)
 	case f.initImg != "" && !(f.strength > 0 && f.strength <= 1):
 		return badInput("--strength %g: must be in (0, 1]", f.strength)
 	case f.guidance < 0:
@@ -217,7 +228,7 @@ func (f *genFlags) validate() error {
 	if f.scheduler, err = pipeline.CanonicalScheduler(f.scheduler); err != nil {
 		return badInput("--scheduler: %v", err)
 	}
-	return nil
+	return f.cfgRule.validate(f.cfg, f.rescale)
 }
 
 // checkModel detects the model family and checks it against --arch.
@@ -227,6 +238,9 @@ func checkModel(path, arch string) (detect.Info, error) {
 	default:
 		return detect.Info{}, badInput("--arch %q: must be auto, sd1, sdxl or flux", arch)
 	}
+	if err := checkModelFile(path); err != nil {
+		return detect.Info{}, err
+	}
 	info, err := detect.Path(path)
 	if err != nil {
 		return info, badInput("--model: %v", err)
@@ -234,13 +248,10 @@ func checkModel(path, arch string) (detect.Info, error) {
 	if arch != "auto" && string(info.Family) != arch {
 		return info, badInput("--arch %s: %s is a %s model (%s)", arch, path, info.Family, info.Reason)
 	}
-	switch info.Family {
-	case detect.SD1, detect.SDXL:
-		return info, nil
-	case detect.Flux, detect.SD2:
-		return info, badInput("--model %s: %s models are not supported yet (only sd1 and sdxl)", path, info.Family)
+	if _, err := families.Lookup(info); err != nil {
+		return info, badInput("--model %s: %v", path, err)
 	}
-	return info, badInput("--model %s: unknown model family", path)
+	return info, nil
 }
 
 // checkClipL makes sure a --clip-l file is a readable safetensors file
@@ -261,25 +272,6 @@ func checkClipL(path string) error {
 	return nil
 }
 
-// checkOutput makes sure path can be written: its folder exists and, unless
-// overwrite, the file does not.
-func checkOutput(flagName, path string, overwrite bool) error {
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		return badInput("%s %s: folder %s does not exist", flagName, path, dir)
-	}
-	if fi, err := os.Stat(path); err == nil {
-		if fi.IsDir() {
-			return badInput("%s %s: is a folder", flagName, path)
-		}
-		if !overwrite {
-			return badInput("%s %s: file exists (use --overwrite to replace it)", flagName, path)
-		}
-	}
-	return nil
-}
-
 // numbered returns path for image i of n: path itself when n == 1, else
 // the name with "-<i+1>" before the extension (out.png → out-1.png, out-2.png).
 func numbered(path string, i, n int) string {
@@ -294,6 +286,9 @@ func numbered(path string, i, n int) string {
 // in [-1, 1]. Its size sets -W/-H; explicit -W/-H must match it (the image
 // is not resized).
 func readInitImage(f *genFlags) (*tensor.Tensor, error) {
+	if st, err := os.Stat(f.initImg); err == nil && st.IsDir() {
+		return nil, badInput("--init-img %s: is a folder; give a PNG or JPEG file", f.initImg)
+	}
 	r, err := os.Open(f.initImg)
 	if err != nil {
 		return nil, badInput("--init-img: %v", err)
@@ -343,103 +338,185 @@ func modelName(path string) string {
 	return strings.TrimSuffix(base, filepath.Ext(base))
 }
 
-func runGenerate(args []string, stdout, stderr io.Writer) error {
+// genSetup is a validated command line: the flags with the family's
+// defaults applied, the detected model, the tokenizers found and the init
+// image read. Nothing is loaded yet.
+type genSetup struct {
+	f         *genFlags
+	info      detect.Info
+	fam       families.Family
+	tokDir    string
+	t5Tok     string
+	initImage *tensor.Tensor
+}
+
+// setupGenerate parses and checks args as the default command does, up to
+// (not including) the output files, reporting bad input naming the flag:
+// a model named by -m is resolved (downloaded) first, the family's
+// defaults and the model card's recommendations applied. Warnings about
+// unused settings go to stderr (nil: nowhere).
+func setupGenerate(args []string, stderr io.Writer) (*genSetup, error) {
+	if stderr == nil {
+		stderr = io.Discard
+	}
 	f, err := parseGenFlags(args)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	if err := resolveModel(f, stderr); err != nil {
+		return nil, err
 	}
 	if err := f.validate(); err != nil {
-		return err
+		return nil, err
 	}
 	info, err := checkModel(f.model, f.arch)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	fam := families[info.Family]
-	if err := f.applyDefaults(fam.defaults(info), info.Family); err != nil {
-		return err
+	s := &genSetup{f: f, info: info}
+	s.fam, _ = families.Lookup(info) // checkModel found it
+	if err := f.applyDefaults(s.fam.Defaults(info), info.Family); err != nil {
+		return nil, err
 	}
-	tokDir, err := clip.FindTokenizer(f.model, f.tokenizer)
-	if err != nil {
-		return badInput("--tokenizer: %v", err)
+	if f.card != nil {
+		recommend(f, f.card, stderr)
 	}
+	if err := checkFamilySettings(f, info); err != nil {
+		return nil, err
+	}
+	if s.tokDir, err = clip.FindTokenizer(f.model, f.tokenizer); err != nil {
+		return nil, badInput("--tokenizer: %v", err)
+	}
+	if info.Family == detect.Flux {
+		if s.t5Tok, err = findT5Tokenizer(f); err != nil {
+			return nil, err
+		}
+	}
+	warnUnused(f, info, stderr)
 	if err := checkClipL(f.clipL); err != nil {
-		return err
+		return nil, err
 	}
-	var initImage *tensor.Tensor
 	if f.initImg != "" {
-		if initImage, err = readInitImage(f); err != nil {
-			return err
+		if s.initImage, err = readInitImage(f); err != nil {
+			return nil, err
 		}
 	}
 	if f.output == "" {
-		return badInput("-o/--output: empty file name")
+		return nil, badInput("-o/--output: empty file name")
 	}
-	outs := map[string]string{"-o/--output": f.output, "--save-latent": f.saveLatent, "--trace": f.trace}
-	seen := map[string]bool{}
-	for _, name := range []string{"-o/--output", "--save-latent", "--trace"} {
-		for i := 0; i < f.batch; i++ {
-			p := numbered(outs[name], i, f.batch)
-			if p == "" {
-				continue
-			}
-			if seen[filepath.Clean(p)] {
-				return badInput("%s %s: the same file is named twice", name, p)
-			}
-			seen[filepath.Clean(p)] = true
-			if err := checkOutput(name, p, f.overwrite); err != nil {
-				return err
-			}
-		}
+	return s, nil
+}
+
+// loadOptions are the pipeline.Options the flags ask for.
+func (s *genSetup) loadOptions() pipeline.Options {
+	f := s.f
+	return pipeline.Options{
+		TokenizerDir: s.tokDir, ClipL: f.clipL,
+		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
+		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: s.t5Tok,
+		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
 	}
-	seed := f.seed.value
-	if !f.seed.set {
-		seed = randomSeed()
+}
+
+// request is the pipeline request for the image with seed seed.
+func (s *genSetup) request(seed uint64) pipeline.Request {
+	f := s.f
+	return pipeline.Request{
+		Prompt: f.prompt, Negative: f.negative, Seed: seed,
+		Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
+		Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
+		Guidance: f.guidance, ZeroNegative: f.emptyNegative == "zeros",
+		RawPrompt: f.raw, InitImage: s.initImage, Denoise: f.strength, CFGOptions: f.cfgRule.opts,
 	}
+}
+
+// parameters are the A1111 "parameters" of the image with seed seed.
+func (s *genSetup) parameters(seed uint64) pngmeta.Parameters {
+	f := s.f
+	params := pngmeta.Parameters{
+		Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
+		Sampler: infotext.Label(infotext.Samplers, f.sampler), Schedule: infotext.Label(infotext.Schedules, f.scheduler),
+		CFG: f.cfg, Seed: seed, Width: f.width, Height: f.height, Model: modelName(f.model),
+		ClipSkip: f.clipSkip, GuidanceRescale: f.rescale, Extra: familyParameters(f, s.info),
+	}
+	params.Extra = append(params.Extra, f.cfgRule.pngExtra()...)
+	if s.initImage != nil {
+		var d string
+		params.Steps, d = infotext.Img2ImgSteps(f.steps, f.strength) // A1111's Steps is the schedule's length
+		params.Extra = append(params.Extra, [2]string{"Denoising strength", d})
+	}
+	return params
+}
+
+// encodeImage encodes an image's pixels in format (PNG or JPEG by the
+// output's extension) with its A1111 parameters.
+func (s *genSetup) encodeImage(format string, rgb []uint8, seed uint64) ([]byte, error) {
+	img, err := pngmeta.RGB8(rgb, s.f.width, s.f.height)
+	if err != nil {
+		return nil, err
+	}
+	return encodeImage(format, img, s.parameters(seed).String())
+}
+
+// setRuntime applies --threads, --precision, --no-nan-check and --verbose
+// to the process; the returned function restores the NaN checks.
+func (f *genFlags) setRuntime(stderr io.Writer) (restore func()) {
 	if f.threads > 0 {
 		tensor.SetThreads(f.threads)
 	}
-
+	restore = func() {}
+	if f.noNaNCheck {
+		tensor.NaNChecks = false
+		restore = func() { tensor.NaNChecks = true }
+	}
 	prec, _ := tensor.ParsePrecision(f.precision) // checked with the flags
 	tensor.SetPrecision(prec)
 	if f.verbose {
 		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
 	slog.Debug("kernels", "level", asm.Level(), "precision", prec, "bf16 GEMM kernel", asm.BF16Kernel())
+	return restore
+}
+
+func runGenerate(args []string, stdout, stderr io.Writer) error {
+	gs, err := setupGenerate(args, stderr)
+	if err != nil {
+		return err
+	}
+	f := gs.f
+	format, err := imageFormat(f.output)
+	if err != nil {
+		return err
+	}
+	files, err := prepareImageFiles(f) // every output proven writable before any work
+	if err != nil {
+		return err
+	}
+	defer discardAll(files) // temporary files of outputs not committed
+	seed := f.seed.value
+	if !f.seed.set {
+		seed = randomSeed()
+	}
+	defer f.setRuntime(stderr)()
 	prog := newProgress(stderr, f.quiet)
 	t0 := time.Now()
-	pipe, err := fam.load(f.model, pipeline.Options{
-		TokenizerDir: tokDir, ClipL: f.clipL,
-		NormGroups: f.normGroups, TextHeads: f.textHeads, TextHeads2: f.textHeads2, UNetHeadDim: f.unetHeadDim,
-		VAE: f.vae, T5XXL: f.t5xxl, T5Tokenizer: f.t5Tokenizer,
-		FreeTextEncoder: true, // one prompt per command: the encodings are cached, the weights are not needed again
-	})
+	pipe, err := gs.fam.Load(f.model, gs.loadOptions())
 	if err != nil {
-		if errors.Is(err, pipeline.ErrClipL) {
-			return badInput("--clip-l: %v", err)
-		}
-		return badInput("--model: %v", err)
+		return badInput("%s: %v", componentFlag(err), err)
 	}
 	defer pipe.Close()
 	loadTime := time.Since(t0)
-	rememberTokenizer(f.tokenizer, tokDir, stderr)
 	returnMemory()
 
 	var total pipeline.Timings
 	for i := 0; i < f.batch; i++ {
 		s := seed + uint64(i)
 		fmt.Fprintf(stderr, "seed %d%s\n", s, batchLabel(i, f.batch)) // always, even with --quiet
-		req := pipeline.Request{
-			Prompt: f.prompt, Negative: f.negative, Seed: s,
-			Steps: f.steps, CFG: f.cfg, Sampler: f.sampler, Scheduler: f.scheduler,
-			Width: f.width, Height: f.height, ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
-			Guidance: f.guidance, ZeroNegative: f.emptyNegative == "zeros",
-			RawPrompt: f.raw, InitImage: initImage, Denoise: f.strength,
-			// After the last image's sampling the UNet is not needed:
-			// dropping it before the VAE decodes lowers the peak memory by
-			// its size. Earlier images of a batch keep it.
-			ReleaseModel: i == f.batch-1,
-		}
+		req := gs.request(s)
+		// After the last image's sampling the network is not needed:
+		// dropping it before the VAE decodes lowers the peak memory by
+		// its size. Earlier images of a batch keep it.
+		req.ReleaseModel = i == f.batch-1
 		var tr *trace
 		if f.trace != "" {
 			tr = &trace{}
@@ -458,47 +535,40 @@ func runGenerate(args []string, stdout, stderr io.Writer) error {
 		total.Decode += res.Decode
 		total.Steps += res.Steps
 
-		params := pngmeta.Parameters{
-			Prompt: f.prompt, Negative: f.negative, Steps: f.steps,
-			Sampler: a1111Name(a1111Samplers, f.sampler), Schedule: a1111Name(a1111Schedules, f.scheduler),
-			CFG: f.cfg, Seed: s, Width: f.width, Height: f.height, Model: modelName(f.model),
-			ClipSkip: f.clipSkip, GuidanceRescale: f.rescale,
-		}
-		if initImage != nil {
-			params.Extra = append(params.Extra, [2]string{"Denoising strength", strconv.FormatFloat(f.strength, 'g', -1, 64)})
-		}
-		img, err := pngmeta.RGB8(res.RGB, f.width, f.height)
+		img, err := gs.encodeImage(format, res.RGB, s)
 		if err != nil {
 			return err
 		}
-		png, err := pngmeta.Encode(img, [2]string{pngmeta.Keyword, params.String()})
-		if err != nil {
+		if err := files[i].image.Write(img); err != nil {
 			return err
 		}
-		out := numbered(f.output, i, f.batch)
-		if err := pngmeta.WriteFile(out, png, f.overwrite); err != nil {
-			return err
-		}
-		fmt.Fprintln(stdout, out)
-		if p := numbered(f.saveLatent, i, f.batch); p != "" {
-			if err := writeTensors(p, f.overwrite, named{"latent", res.Latent}); err != nil {
+		if files[i].latent != nil {
+			if err := writeTensors(files[i].latent, named{"latent", res.Latent}); err != nil {
 				return err
 			}
 		}
-		if p := numbered(f.trace, i, f.batch); p != "" {
+		if files[i].trace != nil {
 			sig := make([]float32, len(res.Sigmas))
 			for j, v := range res.Sigmas {
 				sig[j] = float32(v)
 			}
 			ts := append(tr.tensors, named{"sigmas", tensor.FromData(sig, len(sig))})
-			if err := writeTensors(p, f.overwrite, ts...); err != nil {
+			if err := writeTensors(files[i].trace, ts...); err != nil {
 				return err
 			}
 		}
+		if err := files[i].commit(); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, files[i].image.Path)
 	}
+	rememberTokenizer(f.tokenizer, gs.tokDir, stderr) // only after a successful run (#14 item 4)
 	imgEnc := ""
 	if total.ImageEncode > 0 {
 		imgEnc = ", image encode " + secs(total.ImageEncode)
+	}
+	if gs.t5Tok != "" && f.t5Tokenizer != "" {
+		rememberT5Tokenizer(gs.t5Tok, stderr)
 	}
 	prog.printf("timings: load %s, text encode %s%s, sampling %s (%s/step), decode %s; peak RSS %s\n",
 		secs(loadTime), secs(total.TextEncode), imgEnc, secs(total.Sampling), secs(perStep(total.Sampling, total.Steps)),
@@ -532,7 +602,9 @@ func (t *trace) observe(c pipeline.Call) {
 		}
 	}
 	add("x", c.X)
+	add("sigma", tensor.FromData([]float32{float32(c.Sigma)}, 1))
 	add("cond", c.Cond)
 	add("uncond", c.Uncond)
+	add("empty", c.Empty)
 	add("guided", c.Guided)
 }

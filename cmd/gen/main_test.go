@@ -75,7 +75,6 @@ func TestBadInput(t *testing.T) {
 		{"wrong family forced", append(append([]string{}, base...), "--arch", "sdxl", "-o", out), "--arch"},
 		{"bad arch", append(append([]string{}, base...), "--arch", "sd3", "-o", out), "--arch"},
 		{"sdxl without a tokenizer", []string{"--model", sharedPath("sdxl/tiny-sdxl.safetensors"), "-o", out}, "--tokenizer"},
-		{"flux not supported", []string{"--model", sharedPath("flux/flux1-schnell-tiny.safetensors"), "--arch", "flux", "-o", out}, "not supported"},
 		{"missing tokenizer", []string{"--model", golden.Core(t, "sd1/tiny-sd1.safetensors"), "-o", out}, "tokenizer"},
 		{"tokenizer folder without files", append(append([]string{}, base...), "--tokenizer", dir, "-o", out), "--tokenizer"},
 		{"output folder missing", append(append([]string{}, base...), "-o", filepath.Join(dir, "no", "such", "out.png")), "-o/--output"},
@@ -95,30 +94,38 @@ func TestBadInput(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for _, a := range c.args {
-				if strings.HasPrefix(a, golden.SharedDir()) {
+				if strings.HasPrefix(a, filepath.Join(golden.SharedDir(), "golden")+"/") {
 					golden.Shared(t, strings.TrimPrefix(a, filepath.Join(golden.SharedDir(), "golden")+"/")) // skip when absent
 				}
 			}
-			code, stdout, stderr := gen(t, c.args...)
-			if code != 2 {
-				t.Errorf("exit %d, want 2 (stderr %q)", code, stderr)
-			}
-			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
-			if len(lines) != 1 || !strings.Contains(stderr, c.want) {
-				t.Errorf("stderr %q: want one line mentioning %q", stderr, c.want)
-			}
-			if stdout != "" {
-				t.Errorf("stdout %q", stdout)
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Errorf("%s was written", out)
-			}
+			assertBadInput(t, c.args, c.want, out)
 			if b, _ := os.ReadFile(existing); string(b) != "keep me" {
 				t.Errorf("existing file changed")
 			}
-			t.Log(strings.TrimSpace(stderr))
 		})
 	}
+}
+
+// assertBadInput runs gen with args and checks that it is refused as bad
+// input: exit 2, one line on stderr mentioning want (the flag or the
+// problem), nothing on stdout, and no file at out.
+func assertBadInput(t *testing.T, args []string, want, out string) {
+	t.Helper()
+	code, stdout, stderr := gen(t, args...)
+	if code != 2 {
+		t.Errorf("exit %d, want 2 (stderr %q)", code, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q: want one line mentioning %q", stderr, want)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q", stdout)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%s was written", out)
+	}
+	t.Log(strings.TrimSpace(stderr))
 }
 
 // TestClipLMismatch: a CLIP text model of other shapes is refused with a
@@ -332,8 +339,8 @@ func TestTraceCFG1Batch(t *testing.T) {
 				}
 			}
 		}
-		if len(trc) != 3*3+1 {
-			t.Errorf("trace has %d tensors, want 3 calls × (x, cond, guided) + sigmas", len(trc))
+		if len(trc) != 3*4+1 {
+			t.Errorf("trace has %d tensors, want 3 calls × (x, sigma, cond, guided) + sigmas", len(trc))
 		}
 	}
 	// Running again refuses to overwrite.
@@ -489,7 +496,9 @@ func TestImg2ImgCLI(t *testing.T) {
 		t.Errorf("img2img PNG differs from image_uint8 by up to %d", maxd)
 	}
 	text, _ := pngmeta.ReadText(bytes.NewReader(got))
-	if !strings.HasSuffix(text["parameters"], ", Denoising strength: 0.6") {
+	// 10 steps at 0.6 are the last 10 of a 16-step schedule: A1111 runs
+	// int(0.63·16) = 10 of its 16 (int(0.6·16) would be 9; see infotext.Img2ImgSteps).
+	if !strings.Contains(text["parameters"], "Steps: 16,") || !strings.HasSuffix(text["parameters"], ", Denoising strength: 0.63") {
 		t.Errorf("parameters %q", text["parameters"])
 	}
 }

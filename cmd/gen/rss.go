@@ -39,3 +39,11 @@ func formatBytes(n uint64) string {
 	}
 	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
 }
+
+// resetPeakRSS starts a new peak: on Linux, writing 5 to
+// /proc/self/clear_refs sets VmHWM back to the current resident set, so
+// that the next peakRSS is the peak of the stage run in between.
+// Elsewhere (or when the kernel refuses) peaks stay cumulative.
+func resetPeakRSS() {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/godiffusion/godiffusion/internal/pngmeta"
+	"github.com/godiffusion/godiffusion/internal/outfile"
 	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -12,9 +12,9 @@ type named struct {
 	t    *tensor.Tensor
 }
 
-// writeTensors writes float32 tensors to a .safetensors file at path
-// (atomically, refusing to replace an existing file unless overwrite).
-func writeTensors(path string, overwrite bool, ts ...named) error {
+// writeTensors writes float32 tensors as .safetensors bytes into the
+// prepared output out (committed by the caller).
+func writeTensors(out *outfile.File, ts ...named) error {
 	st := make([]safetensors.Tensor, len(ts))
 	for i, n := range ts {
 		st[i] = safetensors.NewF32Tensor(n.name, n.t.Shape, n.t.Data)
@@ -23,5 +23,5 @@ func writeTensors(path string, overwrite bool, ts ...named) error {
 	if err != nil {
 		return err
 	}
-	return pngmeta.WriteFile(path, buf, overwrite)
+	return out.Write(buf)
 }

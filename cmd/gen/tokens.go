@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"github.com/godiffusion/godiffusion/models/clip"
 	"github.com/godiffusion/godiffusion/models/pipeline"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/godiffusion/godiffusion/models/detect"
 	"github.com/godiffusion/godiffusion/models/sd1"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -26,6 +28,11 @@ func runTokens(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&raw, "raw", false, "tokenise literally (no A1111 weighting)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	promptSet := false // -p "" is an empty prompt; no -p at all is a mistake
+	fs.Visit(func(fl *flag.Flag) { promptSet = promptSet || fl.Name == "p" || fl.Name == "prompt" })
+	if !promptSet {
+		return badInput("-p/--prompt: no prompt given (the text to tokenize; -p \"\" for the empty prompt)")
 	}
 	dir, err := clip.FindTokenizer(model, tokDir)
 	if err != nil {
@@ -72,8 +79,10 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 	case clipSkip < 0:
 		return badInput("--clip-skip %d: must not be negative", clipSkip)
 	}
-	if _, err := checkModel(model, "sd1"); err != nil {
+	if info, err := checkModel(model, "auto"); err != nil {
 		return err
+	} else if info.Family != detect.SD1 {
+		return badInput("--model %s: gen text-embed supports SD 1.x models only; this is a %s model", model, info.Family)
 	}
 	dir, err := clip.FindTokenizer(model, tokDir)
 	if err != nil {
@@ -82,9 +91,11 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 	if err := checkClipL(clipL); err != nil {
 		return err
 	}
-	if err := checkOutput("-o/--output", out, overwrite); err != nil {
+	outFile, err := prepareOutput("-o/--output", out, overwrite)
+	if err != nil {
 		return err
 	}
+	defer outFile.Discard()
 	t0 := time.Now()
 	te, err := sd1.LoadTextEncoder(model, pipeline.Options{TokenizerDir: dir, ClipL: clipL, TextHeads: textHeads})
 	if err != nil {
@@ -94,32 +105,41 @@ func runTextEmbed(args []string, stdout, stderr io.Writer) error {
 		return badInput("--model: %v", err)
 	}
 	defer te.Close()
-	rememberTokenizer(tokDir, dir, stderr)
 	hidden, pooled, err := te.Encode(prompt, clipSkip, raw)
 	if err != nil {
 		return err
 	}
-	if err := writeTensors(out, overwrite, named{"hidden", hidden}, named{"pooled", pooled}); err != nil {
+	if err := writeTensors(outFile, named{"hidden", hidden}, named{"pooled", pooled}); err != nil {
 		return err
 	}
+	if err := outFile.Commit(); err != nil {
+		return err
+	}
+	rememberTokenizer(tokDir, dir, stderr)
 	fmt.Fprintf(stderr, "%s: hidden %s pooled %s (%.2fs)\n", filepath.Base(out), tensor.ShapeString(hidden.Shape), tensor.ShapeString(pooled.Shape), time.Since(t0).Seconds())
 	return nil
 }
 
 // rememberTokenizer copies a tokenizer given with --tokenizer (flagValue;
-// nothing happens without the flag) into the user cache once it has
-// loaded, so that later runs find it without the flag (see
-// clip.FindTokenizer). It says so on stderr the first time; a cache that
-// cannot be written is a warning, never an error: this run has its
-// tokenizer either way.
+// nothing happens without the flag) into the user cache, so that later
+// runs find it without the flag (see clip.FindTokenizer). Callers call it
+// only after the run succeeded, so a tokenizer that fails validation, or a
+// run that fails, never replaces a good cached one. It says so on stderr
+// when it fills the cache and, louder, when it replaces a different cached
+// tokenizer; a cache that cannot be written is a warning, never an error:
+// this run has its tokenizer either way.
 func rememberTokenizer(flagValue, found string, stderr io.Writer) {
 	if flagValue == "" {
 		return
 	}
+	cache, _ := clip.TokenizerCacheDir()
+	had, _ := clip.FindTokenizer("", "")
 	dir, copied, err := clip.CacheTokenizer(found)
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "gen: warning: the tokenizer was not cached (%v); pass --tokenizer again next time\n", err)
+	case copied && had != "" && had == cache:
+		fmt.Fprintf(stderr, "gen: note: the tokenizer cached in %s differed from %s and was replaced by it\n", dir, flagValue)
 	case copied:
 		fmt.Fprintf(stderr, "tokenizer cached in %s: later runs find it without --tokenizer\n", dir)
 	}

@@ -41,7 +41,7 @@ func (p Parameters) String() string {
 		b.WriteString("Negative prompt: " + p.Negative + "\n")
 	}
 	fmt.Fprintf(&b, "Steps: %d, Sampler: %s, Schedule type: %s, CFG scale: %s, Seed: %d, Size: %dx%d, Model: %s",
-		p.Steps, p.Sampler, p.Schedule, strconv.FormatFloat(p.CFG, 'g', -1, 64), p.Seed, p.Width, p.Height, p.Model)
+		p.Steps, Quote(p.Sampler), Quote(p.Schedule), strconv.FormatFloat(p.CFG, 'g', -1, 64), p.Seed, p.Width, p.Height, Quote(p.Model))
 	if p.ClipSkip > 1 {
 		fmt.Fprintf(&b, ", Clip skip: %d", p.ClipSkip)
 	}
@@ -49,7 +49,47 @@ func (p Parameters) String() string {
 		fmt.Fprintf(&b, ", CFG rescale: %s", strconv.FormatFloat(p.GuidanceRescale, 'g', -1, 64))
 	}
 	for _, kv := range p.Extra {
-		fmt.Fprintf(&b, ", %s: %s", kv[0], kv[1])
+		fmt.Fprintf(&b, ", %s: %s", kv[0], Quote(kv[1]))
 	}
+	return b.String()
+}
+
+// Quote returns a value of the settings line as A1111 writes it
+// (modules/infotext_utils.py, quote): unchanged unless it holds ',', ':'
+// or a newline, which its parser would split on; then as a JSON string
+// (Python's json.dumps with ensure_ascii=False: '"', '\\' and control
+// characters escaped, other characters kept), which the parser unquotes.
+// So a model named "my, model: v2" survives the round trip.
+func Quote(v string) string {
+	if !strings.ContainsAny(v, ",:\n") {
+		return v
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range v {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\b':
+			b.WriteString(`\b`)
+		case '\f':
+			b.WriteString(`\f`)
+		default:
+			if r < 0x20 {
+				fmt.Fprintf(&b, `\u%04x`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
 	return b.String()
 }

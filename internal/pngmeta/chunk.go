@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -51,7 +52,11 @@ func latin1(s string) ([]byte, bool) {
 // (keyword NUL text, Latin-1) when text is Latin-1, else an uncompressed
 // iTXt (keyword NUL 0 0 NUL NUL text, UTF-8) — the choice PIL makes for
 // A1111's "parameters". The keyword must be 1–79 Latin-1 characters.
+// Bytes of text that are not valid UTF-8 (a prompt from a file in another
+// encoding) become U+FFFD, so the iTXt chunk is valid UTF-8 and readers
+// (PIL, hence A1111) do not drop it.
 func TextChunk(keyword, text string) ([]byte, error) {
+	text = strings.ToValidUTF8(text, "\uFFFD")
 	kw, ok := latin1(keyword)
 	if !ok || len(kw) == 0 || len(kw) > 79 || bytes.IndexByte(kw, 0) >= 0 {
 		return nil, fmt.Errorf("png text keyword %q: must be 1-79 Latin-1 characters", keyword)

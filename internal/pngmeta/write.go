@@ -2,18 +2,16 @@ package pngmeta
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"image"
 	"image/png"
-	"io/fs"
-	"os"
-	"path/filepath"
+
+	"github.com/godiffusion/godiffusion/internal/outfile"
 )
 
 // ErrExists is wrapped by WriteFile's error when the target exists and
 // overwriting was not allowed.
-var ErrExists = errors.New("file exists (use --overwrite to replace it)")
+var ErrExists = outfile.ErrExists
 
 // Encode returns img as PNG bytes with a text chunk per (keyword, text)
 // pair after IHDR.
@@ -25,49 +23,13 @@ func Encode(img image.Image, pairs ...[2]string) ([]byte, error) {
 	return InsertText(buf.Bytes(), pairs...)
 }
 
-// WriteFile writes data to path so that path never holds a half-written
-// file: the bytes go to a temporary file in the same folder, which is
-// synced and then renamed onto path. Unless overwrite is set, an existing
-// path is an error wrapping ErrExists (checked again atomically with a hard
-// link where the file system allows it).
+// WriteFile writes data to path as outfile.WriteFile does: never
+// half-written (a synced temporary file renamed into place), never
+// replacing what is not a regular file, a symlink written through, the
+// umask respected; unless overwrite is set, an existing path is an error
+// wrapping ErrExists.
 func WriteFile(path string, data []byte, overwrite bool) error {
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("%s: %w", path, ErrExists)
-		}
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	defer os.Remove(name) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(name, 0o644); err != nil {
-		return err
-	}
-	if overwrite {
-		return os.Rename(name, path)
-	}
-	// A hard link fails if path appeared meanwhile; fall back to rename on
-	// file systems without links.
-	if err := os.Link(name, path); err == nil {
-		return nil
-	} else if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%s: %w", path, ErrExists)
-	}
-	return os.Rename(name, path)
+	return outfile.WriteFile(path, data, overwrite)
 }
 
 // RGB8 wraps interleaved 8-bit RGB pixels (HWC, as a decoded image's

@@ -61,17 +61,23 @@ func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 // merges.txt ("#version" header, then one "left right" merge per line in
 // rank order).
 func LoadTokenizerHF(vocabPath, mergesPath string) (*Tokenizer, error) {
-	vb, err := os.ReadFile(vocabPath)
+	vb, err := readLimited(vocabPath)
 	if err != nil {
-		return nil, fmt.Errorf("clip tokenizer: %w", err)
+		return nil, err
 	}
+	mb, err := readLimited(mergesPath)
+	if err != nil {
+		return nil, err
+	}
+	return parseHF(vocabPath, vb, mergesPath, mb)
+}
+
+// parseHF builds a tokenizer from the bytes of vocab.json (vb) and
+// merges.txt (mb); the paths only name the files in errors.
+func parseHF(vocabPath string, vb []byte, mergesPath string, mb []byte) (*Tokenizer, error) {
 	var vocab map[string]int
 	if err := json.Unmarshal(vb, &vocab); err != nil {
-		return nil, fmt.Errorf("clip tokenizer: %s: %w", vocabPath, err)
-	}
-	mb, err := os.ReadFile(mergesPath)
-	if err != nil {
-		return nil, fmt.Errorf("clip tokenizer: %w", err)
+		return nil, fmt.Errorf("clip tokenizer: %s: not a JSON object of token → id: %w", vocabPath, err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(mb)), "\n")
 	if len(lines) > 0 && strings.HasPrefix(lines[0], "#version") {
@@ -81,7 +87,39 @@ func LoadTokenizerHF(vocabPath, mergesPath string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewTokenizer(vocab, merges)
+	t, err := NewTokenizer(vocab, merges)
+	if err != nil {
+		return nil, fmt.Errorf("%w (files %s, %s)", err, vocabPath, mergesPath)
+	}
+	return t, nil
+}
+
+// maxTokenizerFile bounds the size of a tokenizer file (CLIP's vocab.json
+// is 0.8 MiB, merges.txt 0.5 MiB, the unpacked openai file 1.3 MiB), so a
+// wrong or hostile file is refused before it is read into memory.
+const maxTokenizerFile = 64 << 20
+
+// readLimited reads a tokenizer file of at most maxTokenizerFile bytes.
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("clip tokenizer: %w", err)
+	}
+	defer f.Close()
+	return readAllLimited(path, f)
+}
+
+// readAllLimited reads r (the file path) up to maxTokenizerFile bytes and
+// fails when there is more.
+func readAllLimited(path string, r io.Reader) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxTokenizerFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("clip tokenizer: %s: %w", path, err)
+	}
+	if len(b) > maxTokenizerFile {
+		return nil, fmt.Errorf("clip tokenizer: %s is larger than %d MiB: not a CLIP tokenizer file", path, maxTokenizerFile>>20)
+	}
+	return b, nil
 }
 
 // LoadTokenizerFile loads openai's bpe_simple_vocab_16e6.txt.gz: a header
@@ -104,10 +142,16 @@ func LoadTokenizerFile(path string) (*Tokenizer, error) {
 		defer zr.Close()
 		r = zr
 	}
-	b, err := io.ReadAll(r)
+	b, err := readAllLimited(path, r)
 	if err != nil {
-		return nil, fmt.Errorf("clip tokenizer: %s: %w", path, err)
+		return nil, err
 	}
+	return parseOpenAI(path, b)
+}
+
+// parseOpenAI builds a tokenizer from the unpacked bytes of openai's
+// bpe_simple_vocab_16e6.txt (path only names the file in errors).
+func parseOpenAI(path string, b []byte) (*Tokenizer, error) {
 	lines := strings.Split(string(b), "\n")
 	if len(lines) < 1+numMerges {
 		return nil, fmt.Errorf("clip tokenizer: %s has %d lines, expected a header and at least %d merges", path, len(lines), numMerges)
@@ -130,7 +174,11 @@ func LoadTokenizerFile(path string) (*Tokenizer, error) {
 	}
 	add(startText)
 	add(endText)
-	return NewTokenizer(vocab, merges)
+	t, err := NewTokenizer(vocab, merges)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	return t, nil
 }
 
 func parseMerges(path string, lines []string) ([]bpePair, error) {
@@ -150,10 +198,31 @@ func parseMerges(path string, lines []string) ([]bpePair, error) {
 }
 
 // NewTokenizer builds a tokenizer from a token → id vocabulary and merges
-// in rank order (rank = index). The vocabulary must contain every
-// bytes_to_unicode character (alone and with "</w>"), <|startoftext|> and
-// <|endoftext|>.
+// in rank order (rank = index). It validates before allocating anything
+// sized by the data, and returns an error naming the first problem:
+//
+//   - the ids are exactly 0..len(vocab)-1, each once (CLIP's are 0..49407),
+//     so the id → token table is as large as the vocabulary and no larger;
+//   - the vocabulary holds every bytes_to_unicode character (alone and with
+//     "</w>"), <|startoftext|> and <|endoftext|>;
+//   - there is at least one merge, no merge is listed twice, and both
+//     symbols of a merge and their concatenation are vocabulary tokens (BPE
+//     only ever produces vocabulary tokens; a tokenizer without merges would
+//     split every prompt into single characters).
 func NewTokenizer(vocab map[string]int, merges []bpePair) (*Tokenizer, error) {
+	if len(vocab) == 0 {
+		return nil, fmt.Errorf("clip tokenizer: empty vocabulary")
+	}
+	seen := make([]bool, len(vocab))
+	for s, id := range vocab {
+		switch {
+		case id < 0 || id >= len(vocab):
+			return nil, fmt.Errorf("clip tokenizer: vocabulary id %d of %q is outside 0..%d (the ids of %d tokens must be 0..%d)", id, s, len(vocab)-1, len(vocab), len(vocab)-1)
+		case seen[id]:
+			return nil, fmt.Errorf("clip tokenizer: vocabulary id %d is given to more than one token (one is %q)", id, s)
+		}
+		seen[id] = true
+	}
 	t := &Tokenizer{encoder: vocab, ranks: make(map[bpePair]int, len(merges)), cache: map[string][]int{}}
 	t.byteChar, t.charByte = bytesToUnicode()
 	for _, c := range t.byteChar {
@@ -168,16 +237,21 @@ func NewTokenizer(vocab map[string]int, merges []bpePair) (*Tokenizer, error) {
 			return nil, fmt.Errorf("clip tokenizer: vocabulary lacks %s", s)
 		}
 	}
+	if len(merges) == 0 {
+		return nil, fmt.Errorf("clip tokenizer: no merges (merges.txt is empty): every word would be split into single characters")
+	}
 	for i, m := range merges {
-		if _, dup := t.ranks[m]; !dup {
-			t.ranks[m] = i
+		for _, s := range []string{m.left, m.right, m.left + m.right} {
+			if _, ok := vocab[s]; !ok {
+				return nil, fmt.Errorf("clip tokenizer: merge %d (%q %q) uses %q, which is not in the vocabulary", i+1, m.left, m.right, s)
+			}
 		}
+		if r, dup := t.ranks[m]; dup {
+			return nil, fmt.Errorf("clip tokenizer: merge %d (%q %q) repeats merge %d", i+1, m.left, m.right, r+1)
+		}
+		t.ranks[m] = i
 	}
-	maxID := 0
-	for _, id := range vocab {
-		maxID = max(maxID, id)
-	}
-	t.decoder = make([]string, maxID+1)
+	t.decoder = make([]string, len(vocab))
 	for s, id := range vocab {
 		t.decoder[id] = s
 	}

@@ -83,9 +83,12 @@ func maxAbs(v []float32) float64 {
 // split files and the shared pipeline: the T5 context and CLIP pooled
 // vector (≤ 1e-4, the README's tolerance), the schedule, the final latent
 // and the decoded image (≤ 1e-3 of max |ref|) and the 8-bit image (±1 of
-// diffusers' rounding).
+// diffusers' rounding). Each run is replayed again from a diffusers folder
+// that Convert made of the same files (see checkConvertedRun).
 func TestPromptRuns(t *testing.T) {
 	opts := tinyOptions(t)
+	dir := t.TempDir()
+	folders := map[string]string{"dev": convertTiny(t, dir, "dev"), "schnell": convertTiny(t, dir, "schnell")}
 	for _, r := range promptRuns(t) {
 		t.Run(r.Name, func(t *testing.T) {
 			p, err := Load(golden.Shared(t, "flux/flux1-"+r.Model+"-tiny.safetensors"), opts)
@@ -137,6 +140,7 @@ func TestPromptRuns(t *testing.T) {
 			img, _ := golden.Float32(t, ref, "image")
 			golden.AssertClose(t, "image", res.Image.Data, img, 1e-3*maxAbs(img), 0)
 			checkU8(t, ref, res.RGB)
+			t.Run("diffusers folder", func(t *testing.T) { checkConvertedRun(t, folders[r.Model], r, res) })
 		})
 	}
 }

@@ -100,8 +100,8 @@ func Load(path string, opts pipeline.Options) (*pipeline.Pipeline, error) {
 	if p.VAE, err = loadVAE(path, diffusers, names, opts); err != nil {
 		return nil, err
 	}
-	if c := p.VAE.Config.LatentChannels; 4*c != cfg.InChannels {
-		return nil, fmt.Errorf("%w: %d latent channels, the transformer takes %d (4 per 2×2 patch): not a Flux autoencoder", pipeline.ErrVAE, c, cfg.InChannels)
+	if err := checkVAE(p.VAE.Config, cfg); err != nil {
+		return nil, err
 	}
 	if opts.SkipTextEncoder {
 		ok = true
@@ -116,18 +116,11 @@ func Load(path string, opts pipeline.Options) (*pipeline.Pipeline, error) {
 	return p, nil
 }
 
-// loadVAE opens the autoencoder: opts.VAE, else the folder's vae/, else
-// the all-in-one file's vae.* keys.
+// loadVAE opens the autoencoder (see vaeSource).
 func loadVAE(path string, diffusers bool, names []string, opts pipeline.Options) (*vae.VAE, error) {
-	src := opts.VAE
-	switch {
-	case src != "":
-	case diffusers:
-		src = path
-	case hasPrefix(names, ComfyVAEPrefix):
-		src = path
-	default:
-		return nil, fmt.Errorf("%w: %s holds only the transformer; give the autoencoder (ae.safetensors from black-forest-labs/FLUX.1-schnell)", pipeline.ErrVAE, path)
+	src, err := vaeSource(path, diffusers, names, opts)
+	if err != nil {
+		return nil, err
 	}
 	v, err := vae.Load(src, nil)
 	if err != nil {
@@ -136,19 +129,40 @@ func loadVAE(path string, diffusers bool, names []string, opts pipeline.Options)
 	return v, nil
 }
 
+// vaeSource returns where the autoencoder is: opts.VAE, else the folder's
+// vae/, else the all-in-one file's vae.* keys.
+func vaeSource(path string, diffusers bool, names []string, opts pipeline.Options) (string, error) {
+	switch {
+	case opts.VAE != "":
+		return opts.VAE, nil
+	case diffusers, hasPrefix(names, ComfyVAEPrefix):
+		return path, nil
+	}
+	return "", fmt.Errorf("%w: %s holds only the transformer; give the autoencoder (ae.safetensors from black-forest-labs/FLUX.1-schnell)", pipeline.ErrVAE, path)
+}
+
+// checkVAE reports an autoencoder whose latent does not fit the
+// transformer's input.
+func checkVAE(c vae.Config, net fluxnet.Config) error {
+	if 4*c.LatentChannels != net.InChannels {
+		return fmt.Errorf("%w: %d latent channels, the transformer takes %d (4 per 2×2 patch): not a Flux autoencoder", pipeline.ErrVAE, c.LatentChannels, net.InChannels)
+	}
+	return nil
+}
+
 // newConditioner finds the two encoders and tokenizers, opens each encoder
 // once to check that it fits the transformer (T5 width = context_in_dim,
 // CLIP width = vec_in_dim), and returns the conditioner.
 func newConditioner(path string, diffusers bool, names []string, opts pipeline.Options, cfg fluxnet.Config) (*Conditioner, error) {
-	loadT5, t5Path, err := t5Source(path, diffusers, names, opts)
+	t5Src, err := t5Source(path, diffusers, names, opts)
 	if err != nil {
 		return nil, err
 	}
-	loadClip, err := clipSource(path, diffusers, names, opts)
+	clipSrc, err := clipSource(path, diffusers, names, opts)
 	if err != nil {
 		return nil, err
 	}
-	tokPath, err := t5.FindTokenizer(opts.T5Tokenizer, path, t5Path)
+	tokPath, err := t5.FindTokenizer(opts.T5Tokenizer, path, t5Src.path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", pipeline.ErrT5Tokenizer, err)
 	}
@@ -164,24 +178,24 @@ func newConditioner(path string, diffusers bool, names []string, opts pipeline.O
 		return nil, err
 	}
 	c := &Conditioner{T5Tokenizer: t5Tok, ClipTokenizer: clipTok, MaxLength: MaxLengthSchnell,
-		LoadT5: loadT5, LoadClip: loadClip, Free: opts.FreeTextEncoder}
+		LoadT5: t5Src.open, LoadClip: clipSrc.open, Free: opts.FreeTextEncoder}
 	if cfg.GuidanceEmbed {
 		c.MaxLength = MaxLengthDev
 	}
-	if c.t5Model, err = loadT5(); err != nil {
+	if c.t5Model, err = t5Src.open(); err != nil {
 		return nil, err
 	}
-	if c.clipModel, err = loadClip(); err != nil {
+	if c.clipModel, err = clipSrc.open(); err != nil {
 		c.Close()
 		return nil, err
 	}
-	if d := c.t5Model.Config.DModel; d != cfg.ContextInDim {
+	if err := checkT5(c.t5Model.Config, t5Src.path, cfg); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("%w: %s is %d wide, the transformer takes %d-wide text tokens (T5-XXL: 4096)", pipeline.ErrT5, t5Path, d, cfg.ContextInDim)
+		return nil, err
 	}
-	if d := c.clipModel.Config.Hidden; d != cfg.VecInDim {
+	if err := checkClip(c.clipModel.Config, cfg); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("%w: the CLIP text model is %d wide, the transformer takes a %d-wide pooled vector (CLIP-L: 768)", pipeline.ErrClipL, d, cfg.VecInDim)
+		return nil, err
 	}
 	if opts.FreeTextEncoder {
 		if err := c.Close(); err != nil {
@@ -191,57 +205,91 @@ func newConditioner(path string, diffusers bool, names []string, opts pipeline.O
 	return c, nil
 }
 
-// t5Source returns the T5 loader and the path it reads: opts.T5XXL, the
-// folder's text_encoder_2/, or the all-in-one file's T5 keys.
-func t5Source(path string, diffusers bool, names []string, opts pipeline.Options) (func() (*t5.Encoder, error), string, error) {
-	src, prefix := opts.T5XXL, ""
-	switch {
-	case src != "":
-		f, err := safetensors.Open(src)
-		if err == nil {
-			prefix, _ = t5.DetectPrefix(f.Names())
-			f.Close()
-		} else if st, serr := os.Stat(src); serr != nil || !st.IsDir() {
-			return nil, src, fmt.Errorf("%w: %w", pipeline.ErrT5, err)
-		}
-	case diffusers:
-		src = filepath.Join(path, "text_encoder_2")
-	default:
-		var ok bool
-		if prefix, ok = t5.DetectPrefix(names); !ok {
-			return nil, "", fmt.Errorf("%w: %s holds no T5 encoder; give T5-XXL (t5xxl_fp16.safetensors or t5xxl_fp8_e4m3fn.safetensors from comfyanonymous/flux_text_encoders)", pipeline.ErrT5, path)
-		}
-		src = path
+// t5Part is where the T5 encoder is: a file with its keys under prefix, or
+// a text_encoder_2/ folder.
+type t5Part struct{ path, prefix string }
+
+// open loads the encoder; errors wrap pipeline.ErrT5.
+func (s t5Part) open() (*t5.Encoder, error) {
+	e, err := t5.Open(s.path, s.prefix)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", pipeline.ErrT5, err)
 	}
-	return func() (*t5.Encoder, error) {
-		e, err := t5.Open(src, prefix)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", pipeline.ErrT5, err)
-		}
-		return e, nil
-	}, src, nil
+	return e, nil
 }
 
-// clipSource returns the CLIP-L loader: opts.ClipL, the folder's
-// text_encoder/, or the all-in-one file's CLIP-L keys.
-func clipSource(path string, diffusers bool, names []string, opts pipeline.Options) (func() (*clip.TextModel, error), error) {
-	src, lo := opts.ClipL, clip.LoadOptions{Heads: opts.TextHeads}
+// t5Source returns where T5 is: opts.T5XXL, the folder's
+// text_encoder_2/, or the all-in-one file's T5 keys.
+func t5Source(path string, diffusers bool, names []string, opts pipeline.Options) (t5Part, error) {
+	src := t5Part{path: opts.T5XXL}
 	switch {
-	case src != "":
-	case diffusers:
-		src, lo = path, clip.LoadOptions{}
-	case hasPrefix(names, ComfyClipLPrefix):
-		src, lo.Prefix = path, ComfyClipLPrefix
-	default:
-		return nil, fmt.Errorf("%w: %s holds no CLIP-L text encoder; give it (clip_l.safetensors from comfyanonymous/flux_text_encoders)", pipeline.ErrClipL, path)
-	}
-	return func() (*clip.TextModel, error) {
-		m, err := clip.LoadTextEncoder(src, lo)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", pipeline.ErrClipL, err)
+	case src.path != "":
+		f, err := safetensors.Open(src.path)
+		if err == nil {
+			src.prefix, _ = t5.DetectPrefix(f.Names())
+			f.Close()
+		} else if st, serr := os.Stat(src.path); serr != nil || !st.IsDir() {
+			return src, fmt.Errorf("%w: %w", pipeline.ErrT5, err)
 		}
-		return m, nil
-	}, nil
+	case diffusers:
+		src.path = filepath.Join(path, "text_encoder_2")
+	default:
+		var ok bool
+		if src.prefix, ok = t5.DetectPrefix(names); !ok {
+			return src, fmt.Errorf("%w: %s holds no T5 encoder; give T5-XXL (t5xxl_fp16.safetensors or t5xxl_fp8_e4m3fn.safetensors from comfyanonymous/flux_text_encoders)", pipeline.ErrT5, path)
+		}
+		src.path = path
+	}
+	return src, nil
+}
+
+// checkT5 reports a T5 encoder (read from path) whose width is not the
+// transformer's text token width.
+func checkT5(c t5.Config, path string, net fluxnet.Config) error {
+	if c.DModel != net.ContextInDim {
+		return fmt.Errorf("%w: %s is %d wide, the transformer takes %d-wide text tokens (T5-XXL: 4096)", pipeline.ErrT5, path, c.DModel, net.ContextInDim)
+	}
+	return nil
+}
+
+// clipPart is where the CLIP-L text model is and how to read it.
+type clipPart struct {
+	path string
+	lo   clip.LoadOptions
+}
+
+// open loads the text model; errors wrap pipeline.ErrClipL.
+func (s clipPart) open() (*clip.TextModel, error) {
+	m, err := clip.LoadTextEncoder(s.path, s.lo)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", pipeline.ErrClipL, err)
+	}
+	return m, nil
+}
+
+// clipSource returns where CLIP-L is: opts.ClipL, the folder's
+// text_encoder/, or the all-in-one file's CLIP-L keys.
+func clipSource(path string, diffusers bool, names []string, opts pipeline.Options) (clipPart, error) {
+	src := clipPart{path: opts.ClipL, lo: clip.LoadOptions{Heads: opts.TextHeads}}
+	switch {
+	case src.path != "":
+	case diffusers:
+		src = clipPart{path: path}
+	case hasPrefix(names, ComfyClipLPrefix):
+		src.path, src.lo.Prefix = path, ComfyClipLPrefix
+	default:
+		return src, fmt.Errorf("%w: %s holds no CLIP-L text encoder; give it (clip_l.safetensors from comfyanonymous/flux_text_encoders)", pipeline.ErrClipL, path)
+	}
+	return src, nil
+}
+
+// checkClip reports a CLIP text model whose width is not the transformer's
+// pooled vector width.
+func checkClip(c clip.Config, net fluxnet.Config) error {
+	if c.Hidden != net.VecInDim {
+		return fmt.Errorf("%w: the CLIP text model is %d wide, the transformer takes a %d-wide pooled vector (CLIP-L: 768)", pipeline.ErrClipL, c.Hidden, net.VecInDim)
+	}
+	return nil
 }
 
 func hasPrefix(names []string, prefix string) bool {

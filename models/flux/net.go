@@ -3,7 +3,10 @@ package flux
 import (
 	"fmt"
 
+	"github.com/godiffusion/godiffusion/models/detect"
 	"github.com/godiffusion/godiffusion/models/fluxnet"
+	"github.com/godiffusion/godiffusion/models/pipeline"
+	"github.com/godiffusion/godiffusion/models/vae"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -32,3 +35,42 @@ func (n velocityNet) Velocity(x *tensor.Tensor, t []float32, txt, y *tensor.Tens
 
 // Close releases the transformer's weights.
 func (n velocityNet) Close() error { return n.m.Close() }
+
+// New assembles a Flux pipeline without text encoders from a transformer
+// and an autoencoder already built (e.g. fluxnet.NewRandom and
+// vae.NewRandom(AEConfig(), …) for benchmarks): requests must carry their
+// conditioning (Request.Cond = T5 tokens [1, L, 4096], CondY = pooled
+// CLIP-L [1, 768]). The time shift follows the guidance embedding, as in
+// Load (dev shifts, schnell does not).
+func New(net *fluxnet.Model, ae *vae.VAE) *pipeline.Pipeline {
+	return &pipeline.Pipeline{
+		Family: string(detect.Flux),
+		Model:  &pipeline.FlowModel{Net: velocityNet{net}, Shift: net.Config.GuidanceEmbed, PatchSize: 2},
+		VAE:    ae,
+	}
+}
+
+// Transformer returns the Flux transformer of a pipeline built by Load or
+// New (for reports: its Config, NumParams, WeightBytes), or nil when the
+// pipeline holds none (another family, or released by
+// Request.ReleaseModel).
+func Transformer(p *pipeline.Pipeline) *fluxnet.Model {
+	if fm, ok := p.Model.(*pipeline.FlowModel); ok {
+		if n, ok := fm.Net.(velocityNet); ok {
+			return n.m
+		}
+	}
+	return nil
+}
+
+// AEConfig is the Flux.1 autoencoder (ae.safetensors; diffusers
+// black-forest-labs/FLUX.1-dev vae/config.json): SD's AutoencoderKL with 16
+// latent channels, no quant convolutions, scale 0.3611 and shift 0.1159.
+func AEConfig() vae.Config {
+	return vae.Config{
+		InChannels: 3, OutChannels: 3, LatentChannels: 16,
+		BlockOutChannels: []int{128, 256, 512, 512}, LayersPerBlock: 2,
+		Groups: 32, Eps: 1e-6, ScalingFactor: 0.3611, ShiftFactor: 0.1159,
+		MidAttention: true,
+	}
+}

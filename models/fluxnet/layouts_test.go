@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/godiffusion/godiffusion/internal/golden"
+	"github.com/godiffusion/godiffusion/nn"
 	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -51,72 +52,39 @@ func writeF32(t *testing.T, path string, ts []namedTensor) {
 	}
 }
 
-// toDiffusers renames a BFL tensor list to FluxTransformer2DModel names
-// (the test's converter; diffusers convert_flux_transformer_checkpoint_
-// to_diffusers): fused projections are cut into their row blocks, the
-// final adaLN projection's halves swapped, RMSNorm ".scale" becomes
-// ".weight".
-func toDiffusers(t *testing.T, ts []namedTensor, hidden int) []namedTensor {
-	var out []namedTensor
+// toDiffusers converts a BFL tensor list to FluxTransformer2DModel
+// tensors with DiffusersTensors, the converter `gen convert` uses.
+func toDiffusers(t *testing.T, ts []namedTensor, hidden int) []safetensors.Tensor {
+	t.Helper()
+	var out []safetensors.Tensor
 	for _, x := range ts {
-		layer, suffix := x.name[:strings.LastIndex(x.name, ".")], x.name[strings.LastIndex(x.name, ".")+1:]
-		if suffix == "scale" {
-			suffix = "weight"
+		d, err := DiffusersTensors(safetensors.NewF32Tensor(x.name, x.shape, x.data), hidden)
+		if err != nil {
+			t.Fatal(err)
 		}
-		names, ok := DiffusersNames(layer)
-		if !ok {
-			t.Fatalf("no diffusers name for %s", x.name)
-		}
-		cols := len(x.data) / x.shape[0]
-		rows := func(lo, hi int) []float32 { return x.data[lo*cols : hi*cols] }
-		reshape := func(r int) []int { s := append([]int(nil), x.shape...); s[0] = r; return s }
-		switch {
-		case layer == bflFinalModulation:
-			h := x.shape[0] / 2
-			swapped := append(append([]float32(nil), rows(h, 2*h)...), rows(0, h)...)
-			out = append(out, namedTensor{names[0] + "." + suffix, x.shape, swapped})
-		case len(names) == 1:
-			out = append(out, namedTensor{names[0] + "." + suffix, x.shape, x.data})
-		default: // qkv → 3 × hidden rows; linear1 → 3 × hidden + the rest
-			lo := 0
-			for i, n := range names {
-				hi := lo + hidden
-				if i == len(names)-1 {
-					hi = x.shape[0]
-				}
-				out = append(out, namedTensor{n + "." + suffix, reshape(hi - lo), rows(lo, hi)})
-				lo = hi
-			}
-		}
+		out = append(out, d...)
 	}
 	return out
 }
 
-// writeDiffusersFolder writes ts as a transformer/ folder of two shards
-// with model index and config.json, as save_pretrained does.
-func writeDiffusersFolder(t *testing.T, dir string, ts []namedTensor, cfg Config) {
+// writeDiffusersFolder writes ts as a transformer/ folder of shards with
+// the index and config.json, as save_pretrained does (nn.WriteComponent,
+// shards of at most 1 MB: the tiny models take two or three).
+func writeDiffusersFolder(t *testing.T, dir string, ts []safetensors.Tensor, cfg Config) {
 	t.Helper()
 	tdir := filepath.Join(dir, "transformer")
 	if err := os.MkdirAll(tdir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].name < ts[j].name })
-	shards := [2]string{"diffusion_pytorch_model-00001-of-00002.safetensors", "diffusion_pytorch_model-00002-of-00002.safetensors"}
-	weightMap := map[string]string{}
-	half := len(ts) / 2
-	for i, part := range [][]namedTensor{ts[:half], ts[half:]} {
-		writeF32(t, filepath.Join(tdir, shards[i]), part)
-		for _, x := range part {
-			weightMap[x.name] = shards[i]
-		}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Name < ts[j].Name })
+	files, err := nn.WriteComponent(tdir, "diffusion_pytorch_model", ts, nil, 1<<20)
+	if err != nil {
+		t.Fatal(err)
 	}
-	writeJSON(t, filepath.Join(tdir, "diffusion_pytorch_model.safetensors.index.json"), map[string]any{"metadata": map[string]any{}, "weight_map": weightMap})
-	writeJSON(t, filepath.Join(tdir, "config.json"), map[string]any{
-		"_class_name": "FluxTransformer2DModel", "in_channels": cfg.InChannels, "num_layers": cfg.Depth,
-		"num_single_layers": cfg.DepthSingleBlocks, "attention_head_dim": cfg.HeadDim(), "num_attention_heads": cfg.NumHeads,
-		"joint_attention_dim": cfg.ContextInDim, "pooled_projection_dim": cfg.VecInDim, "guidance_embeds": cfg.GuidanceEmbed,
-		"axes_dims_rope": cfg.AxesDim, "patch_size": 1,
-	})
+	if len(files) < 3 {
+		t.Fatalf("wrote %v, want at least two shards and the index", files)
+	}
+	writeJSON(t, filepath.Join(tdir, "config.json"), DiffusersConfig(cfg))
 }
 
 func writeJSON(t *testing.T, path string, v any) {
@@ -187,9 +155,9 @@ func TestDiffusersFolder(t *testing.T) {
 	}
 }
 
-func hasName(ts []namedTensor, name string) bool {
+func hasName(ts []safetensors.Tensor, name string) bool {
 	for _, x := range ts {
-		if x.name == name {
+		if x.Name == name {
 			return true
 		}
 	}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -101,7 +102,7 @@ func (r *Request) check() error {
 	if _, err := sampling.CanonicalSampler(r.Sampler); err != nil {
 		return err
 	}
-	return nil
+	return r.CFGOptions.Check(r.CFG, r.GuidanceRescale)
 }
 
 // Generate runs one generation:
@@ -116,6 +117,36 @@ func (r *Request) check() error {
 // and returns the final latent, the decoded image and the stage timings.
 // Each family's package comment spells out its parts of this.
 func (p *Pipeline) Generate(req Request) (*Result, error) {
+	st, err := p.prepare(&req)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	final, err := p.sample(&req, p.Model, st.x, st.res.Sigmas, st.cond, st.uncond, st.res)
+	if err != nil {
+		return nil, err
+	}
+	st.res.Sampling = time.Since(t0)
+	if req.ReleaseModel {
+		if err := p.releaseForDecode(); err != nil {
+			return nil, err
+		}
+	}
+	return st.res, p.decode(final, st.res)
+}
+
+// started is a request made ready to sample: its conditioning, schedule
+// (in res.Sigmas) and starting latent.
+type started struct {
+	res          *Result
+	x            *tensor.Tensor
+	cond, uncond sampling.Cond
+}
+
+// prepare checks req and computes everything sampling needs: the sigmas,
+// the conditioning and the starting latent x = Model.StartLatent(σ₀,
+// noise(seed), VAE.encode(init image)).
+func (p *Pipeline) prepare(req *Request) (*started, error) {
 	if err := req.check(); err != nil {
 		return nil, err
 	}
@@ -128,23 +159,25 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 	if err := p.Model.CheckSize(req.Width, req.Height); err != nil {
 		return nil, err
 	}
-	res := &Result{}
+	st := &started{res: &Result{}}
 	denoise := 1.0
 	if req.InitImage != nil {
 		denoise = req.Denoise
 	}
-	sigmas, err := p.Model.Sigmas(&req, denoise)
+	sigmas, err := p.Model.Sigmas(req, denoise)
 	if err != nil {
 		return nil, err
 	}
-	res.Sigmas = sigmas
+	st.res.Sigmas = sigmas
 
 	t0 := time.Now()
-	cond, uncond, err := p.conditioning(&req)
-	if err != nil {
+	if st.cond, st.uncond, err = p.conditioning(req); err != nil {
 		return nil, err
 	}
-	res.TextEncode = time.Since(t0)
+	if err := checkCond(st.cond, st.uncond); err != nil {
+		return nil, err
+	}
+	st.res.TextEncode = time.Since(t0)
 
 	h, w := req.Height/LatentFactor, req.Width/LatentFactor
 	noise := sampling.PrepareNoise(req.Seed, 1, p.VAE.Config.LatentChannels, h, w)
@@ -152,46 +185,53 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 	if req.InitImage != nil {
 		t0 = time.Now()
 		latent = p.VAE.EncodeLatent(req.InitImage)
-		res.ImageEncode = time.Since(t0)
+		st.res.ImageEncode = time.Since(t0)
 	}
-	x := p.Model.StartLatent(sigmas[0], noise, latent)
+	st.x = p.Model.StartLatent(sigmas[0], noise, latent)
+	return st, nil
+}
 
-	t0 = time.Now()
-	final, err := p.sample(&req, x, sigmas, cond, uncond, res)
-	if err != nil {
-		return nil, err
+// releaseForDecode drops the network after sampling (Request.ReleaseModel).
+// The network is the largest part (1.7 GB for the SD1.5 UNet at f16, 12 GB
+// for Flux in fp8): giving it back before the VAE decoder's activations
+// are allocated means the two never coexist. The GC makes heap-held
+// (random) weights reusable at once.
+func (p *Pipeline) releaseForDecode() error {
+	if err := p.ReleaseModel(); err != nil {
+		return err
 	}
-	res.Sampling = time.Since(t0)
+	runtime.GC()
+	return nil
+}
+
+// decode fills res with the final latent, the decoded image and its 8-bit
+// RGB pixels.
+func (p *Pipeline) decode(final *tensor.Tensor, res *Result) error {
+	if err := tensor.CheckFinite(final, "the final latent", hintSampling); err != nil {
+		return err
+	}
+	t0 := time.Now()
 	res.Latent = final
-	if req.ReleaseModel {
-		// The network is the largest part (1.7 GB for the SD1.5 UNet at
-		// f16, 12 GB for Flux in fp8): give it back before the VAE
-		// decoder's activations are allocated, so the two never coexist.
-		// The GC makes heap-held (random) weights reusable at once.
-		if err := p.ReleaseModel(); err != nil {
-			return nil, err
-		}
-		runtime.GC()
-	}
-
-	t0 = time.Now()
 	res.Image = p.VAE.Decode(final)
-	res.RGB, err = vae.ToUint8(res.Image)
-	if err != nil {
-		return nil, err
+	if err := tensor.CheckFinite(res.Image, "the VAE's decoded image", hintVAE); err != nil {
+		return err
+	}
+	var err error
+	if res.RGB, err = vae.ToUint8(res.Image); err != nil {
+		return err
 	}
 	res.Decode = time.Since(t0)
-	return res, nil
+	return nil
 }
 
 // sample runs the sampler from x down sigmas with classifier-free guidance
-// over the model, counting model calls and batch passes into res.
-func (p *Pipeline) sample(req *Request, x *tensor.Tensor, sigmas []float64, cond, uncond sampling.Cond, res *Result) (*tensor.Tensor, error) {
+// over the model m (p.Model, or its batched copy in GenerateBatch), counting model calls and batch passes into res.
+func (p *Pipeline) sample(req *Request, m Model, x *tensor.Tensor, sigmas []float64, cond, uncond sampling.Cond, res *Result) (*tensor.Tensor, error) {
 	sampler, err := sampling.LookupSampler(req.Sampler)
 	if err != nil {
 		return nil, err
 	}
-	model := &countingModel{BatchModel: p.Model.BatchModel(req), res: res}
+	model := &countingModel{BatchModel: m.BatchModel(req), res: res, ctx: req.Context}
 	guider := &sampling.CFG{
 		Model:             model,
 		Cond:              cond,
@@ -199,6 +239,9 @@ func (p *Pipeline) sample(req *Request, x *tensor.Tensor, sigmas []float64, cond
 		Scale:             req.CFG,
 		RescaleMultiplier: req.GuidanceRescale,
 		Observer:          req.Observer,
+	}
+	if err := p.configureGuidance(req, guider, sigmas); err != nil {
+		return nil, err
 	}
 	steps := len(sigmas) - 1
 	opt := &sampling.Options{
@@ -214,20 +257,38 @@ func (p *Pipeline) sample(req *Request, x *tensor.Tensor, sigmas []float64, cond
 }
 
 // countingModel counts a BatchModel's calls and batch elements into a
-// Result's timings.
+// Result's timings, stops at the first call after ctx is cancelled, and
+// checks the latent going in and the predictions coming out for NaN and
+// infinity (A1111's NansException), saying at which step.
 type countingModel struct {
 	sampling.BatchModel
 	res *Result
+	ctx context.Context
 }
 
 // DenoiseBatch forwards to the model and counts the call.
 func (m *countingModel) DenoiseBatch(x *tensor.Tensor, sigma float64, conds []sampling.Cond) ([]*tensor.Tensor, error) {
-	out, err := m.BatchModel.DenoiseBatch(x, sigma, conds)
-	if err == nil {
-		m.res.ModelCalls++
-		m.res.ModelPasses += x.Shape[0] * len(conds)
+	if m.ctx != nil {
+		if err := m.ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return out, err
+	step := m.res.Steps + 1
+	if err := tensor.CheckFinite(x, fmt.Sprintf("the latent at step %d", step), hintSampling); err != nil {
+		return nil, err
+	}
+	out, err := m.BatchModel.DenoiseBatch(x, sigma, conds)
+	if err != nil {
+		return nil, err
+	}
+	m.res.ModelCalls++
+	m.res.ModelPasses += x.Shape[0] * len(conds)
+	for _, o := range out {
+		if err := tensor.CheckFinite(o, fmt.Sprintf("the network's prediction at step %d", step), hintModel); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // ReleaseModel drops the denoising network and unmaps its weights (a

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -84,6 +85,9 @@ type Request struct {
 	// ClipSkip is A1111/ComfyUI's "CLIP skip": 1 (or 0) uses the last
 	// layer, 2 the penultimate layer, both through the final LayerNorm.
 	ClipSkip int
+	// CFGOptions choose the guidance rule (cfg, apg, perpneg), a guidance
+	// interval and a per-step scale schedule; the zero value is plain CFG.
+	CFGOptions sampling.GuidanceOptions
 	// GuidanceRescale φ applies ComfyUI's RescaleCFG with multiplier φ
 	// (0 = off).
 	GuidanceRescale float64
@@ -139,6 +143,10 @@ type Request struct {
 	// again afterwards: set it only on the last request, e.g. the last
 	// image of a batch (gen does).
 	ReleaseModel bool
+	// Context, when set, cancels the generation: it is checked before
+	// every network evaluation, and Generate returns its error (a server
+	// stops a job whose client went away; nil never cancels).
+	Context context.Context
 	// Observer, when set, is called after every model call (see Call).
 	Observer func(Call)
 	// Progress, when set, is called after every sampling step.
@@ -193,7 +201,7 @@ func (r *Request) TimeIDs() []float32 {
 // ErrClipL is wrapped by load errors caused by a replacement CLIP-L text
 // encoder file (Options.ClipL), e.g. one whose shapes do not fit, so that
 // a command line can name the flag that gave it.
-var ErrClipL = errors.New("replacement CLIP-L")
+var ErrClipL = errors.New("CLIP-L text encoder")
 
 // Errors wrapped by a family's load error when the cause is the part that
 // an Options field (a command-line flag) supplies: missing where the model

@@ -53,6 +53,9 @@ func (e *Encoder) Forward(ids []int) (*tensor.Tensor, error) {
 // stream after every block.
 func (e *Encoder) forward(ids []int, each func(block int, x *tensor.Tensor)) (*tensor.Tensor, error) {
 	c := e.Config
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("t5: no token ids (Encode gives at least </s>)")
+	}
 	for i, id := range ids {
 		if id < 0 || id >= c.Vocab {
 			return nil, fmt.Errorf("t5: token id %d at position %d outside the vocabulary of %d", id, i, c.Vocab)

@@ -91,16 +91,15 @@ const (
 type modelProto struct {
 	pieces []Piece
 
-	modelType                   int // TrainerSpec.model_type: 1 unigram (default), 2 BPE, 3 word, 4 char
-	unkID, bosID, eosID, padID  int // TrainerSpec fields 40–43
-	byteFallback                bool
-	treatWhitespaceAsSuffix     bool
-	normName                    string
-	charsmap                    []byte
-	addDummyPrefix              bool
-	removeExtraWhitespaces      bool
-	escapeWhitespaces           bool
-	piecesSeen, trainerSpecSeen bool
+	modelType                  int // TrainerSpec.model_type: 1 unigram (default), 2 BPE, 3 word, 4 char
+	unkID, bosID, eosID, padID int // TrainerSpec fields 40–43
+	byteFallback               bool
+	treatWhitespaceAsSuffix    bool
+	normName                   string
+	charsmap                   []byte
+	addDummyPrefix             bool
+	removeExtraWhitespaces     bool
+	escapeWhitespaces          bool
 }
 
 // parseModelProto decodes the ModelProto in b. Field numbers:
@@ -145,7 +144,6 @@ func parseModelProto(b []byte) (*modelProto, error) {
 			if err := m.parseTrainerSpec(payload); err != nil {
 				return nil, fmt.Errorf("trainer_spec: %w", err)
 			}
-			m.trainerSpecSeen = true
 		case f == 3 && typ == 2:
 			if err := m.parseNormalizerSpec(payload); err != nil {
 				return nil, fmt.Errorf("normalizer_spec: %w", err)
