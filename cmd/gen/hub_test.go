@@ -50,6 +50,7 @@ func fakeHub(t *testing.T) (*hubtest.Server, string) {
 // gen --model renders from the same files, byte for byte; the second run
 // makes no request; gen models and gen pull see the cached files.
 func TestHubModelSameImage(t *testing.T) {
+	golden.SkipShort(t, "gen -m through the fake Hub vs gen --model")
 	srv, dir := fakeHub(t)
 	tiny := []string{"--norm-groups", "4", "--text-heads", "4"}
 	settings := append(append([]string{}, refRun...), tiny...)

@@ -539,6 +539,7 @@ func TestGenerateSDXL(t *testing.T) {
 // conditioning (ComfyUI's ConditioningZeroOut) through --empty-negative
 // zeros; with the default (encode) the same settings give another latent.
 func TestGenerateSDXLZeroNegative(t *testing.T) {
+	golden.SkipShort(t, "SDXL zero-negative run (TestGenerateSDXL runs SDXL under -short)")
 	args := []string{"-p", "a red cube on top of a blue sphere", "--seed", "99", "--steps", "10", "--cfg-scale", "5",
 		"--sampler", "dpmpp_2m", "--scheduler", "karras", "-W", "64", "-H", "64"}
 	checkSDXLRun(t, "dpmpp2m_karras_64x64_cfg5_negzeros", append(args, "--empty-negative", "zeros")...)

@@ -178,3 +178,14 @@ func ReadJSON(t testing.TB, path string, v any) {
 
 // pythonNonFinite matches a bare NaN or ±Infinity JSON value.
 var pythonNonFinite = regexp.MustCompile(`([:\[,]\s*)-?(Infinity|NaN)`)
+
+// SkipShort skips t under -short, saying why. CI runs the arm64 build's
+// tests under qemu with -short, where emulation makes the end-to-end runs
+// 10–20 times slower: those runs skip there (the native runs cover them)
+// while the kernels and the cheap golden comparisons still run.
+func SkipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("%s: skipped with -short (end-to-end; run without -short)", what)
+	}
+}

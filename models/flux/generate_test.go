@@ -91,6 +91,9 @@ func TestPromptRuns(t *testing.T) {
 	folders := map[string]string{"dev": convertTiny(t, dir, "dev"), "schnell": convertTiny(t, dir, "schnell")}
 	for _, r := range promptRuns(t) {
 		t.Run(r.Name, func(t *testing.T) {
+			if r.Model != "schnell" {
+				golden.SkipShort(t, r.Name+" (the schnell run runs under -short)")
+			}
 			p, err := Load(golden.Shared(t, "flux/flux1-"+r.Model+"-tiny.safetensors"), opts)
 			if err != nil {
 				t.Fatal(err)
