@@ -80,10 +80,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	prog := newProgress(stderr, false)
 	bar := prog.bar("")
 	var rssSampling uint64
-	req.Progress = func(step, total int) {
-		bar.step(step, total)
-		if step == total {
-			// The network is released after this (Request.ReleaseModel).
+	req.Progress = bar.step
+	req.Stage = func(name string) {
+		if name == "decode" {
+			// The network was released (Request.ReleaseModel): what
+			// follows is the decoder's own peak.
 			rssSampling = peakRSS()
 			resetPeakRSS()
 		}

@@ -121,6 +121,7 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	req.stage("sample")
 	t0 := time.Now()
 	final, err := p.sample(&req, p.Model, st.x, st.res.Sigmas, st.cond, st.uncond, st.res)
 	if err != nil {
@@ -132,6 +133,7 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 			return nil, err
 		}
 	}
+	req.stage("decode")
 	return st.res, p.decode(final, st.res)
 }
 

@@ -151,6 +151,11 @@ type Request struct {
 	Observer func(Call)
 	// Progress, when set, is called after every sampling step.
 	Progress func(step, total int)
+	// Stage, when set, is called as each stage of Generate begins: "sample"
+	// (after the text encoding and the starting latent) and "decode"
+	// (after the network was released, with ReleaseModel), e.g. for a
+	// status line or to measure each stage's memory.
+	Stage func(name string)
 }
 
 // Call is what the observer sees at every model evaluation: the
@@ -211,3 +216,10 @@ var (
 	ErrT5          = errors.New("T5 text encoder")
 	ErrT5Tokenizer = errors.New("T5 tokenizer")
 )
+
+// stage calls r.Stage, if set.
+func (r *Request) stage(name string) {
+	if r.Stage != nil {
+		r.Stage(name)
+	}
+}
