@@ -161,6 +161,10 @@ func (p *Params) Weight(key string, shape ...int) *tensor.Weight {
 			p.Fail(fmt.Errorf("%s: tensor %q holds a NaN or infinity (value %d of %d): the file is damaged or was saved from a model that had already diverged; download it again or use another checkpoint", f.Path, t.Name, i, w.Len()))
 			return nil
 		}
+		// The scan read every page of the weight; hand them back until
+		// the network needs them, so a model's weights are not all
+		// resident while another part (the text encoder) runs.
+		f.Evict(t.Data)
 	}
 	if scale, ok := p.weightScale(key); ok {
 		w = tensor.ScaledWeight(w, scale)

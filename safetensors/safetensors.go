@@ -98,6 +98,7 @@ type File struct {
 	tensors  map[string]*Tensor
 	names    []string // sorted
 	unmap    func() error
+	mapped   bool // the tensors' bytes are a memory mapping of the file (Open)
 }
 
 // Open maps path and parses and validates its header. The returned File
@@ -131,6 +132,7 @@ func Open(path string) (*File, error) {
 	}
 	sf.Path = path
 	sf.unmap = unmap
+	sf.mapped = true
 	return sf, nil
 }
 
