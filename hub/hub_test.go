@@ -404,6 +404,7 @@ func TestTwoProcesses(t *testing.T) {
 		}
 		os.Exit(0)
 	}
+	golden.SkipUnlessReexec(t)
 	srv := hubtest.New(t)
 	files := sdFiles(t)
 	srv.AddRepo(sdRepo, false, files)

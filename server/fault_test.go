@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"github.com/godiffusion/godiffusion/internal/golden"
 	"net/http"
 	"os"
 	"os/exec"
@@ -202,6 +203,7 @@ func TestRestartKeepsJobs(t *testing.T) {
 // redelivered after the ack wait, finishes on another worker, and each of
 // its images is stored once.
 func TestWorkerKilled(t *testing.T) {
+	golden.SkipUnlessReexec(t)
 	const ackWait = 700 * time.Millisecond
 	h := newHarness(t, harnessOpts{cfg: StoreConfig{AckWait: ackWait}, stepDelay: 5 * time.Millisecond})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

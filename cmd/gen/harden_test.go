@@ -23,6 +23,7 @@ const asCLIEnv = "GEN_TEST_AS_CLI"
 // its exit status, stdout and stderr.
 func genCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	golden.SkipUnlessReexec(t)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), asCLIEnv+"=1")
 	var out, errb bytes.Buffer
@@ -151,6 +152,7 @@ func TestOutputUnwritable(t *testing.T) {
 // TestInterruptRemovesTemps (#14 item 6): SIGINT while gen runs exits with
 // 130 and leaves no temporary (or final) file.
 func TestInterruptRemovesTemps(t *testing.T) {
+	golden.SkipUnlessReexec(t)
 	dir := t.TempDir()
 	args := append(tinyArgs(t), "-p", "a cat", "--seed", "1", "--steps", "10000", "-W", "64", "-H", "64", "--quiet",
 		"-o", filepath.Join(dir, "x.png"), "--save-latent", filepath.Join(dir, "x.safetensors"))

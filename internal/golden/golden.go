@@ -12,9 +12,11 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/godiffusion/godiffusion/safetensors"
@@ -189,3 +191,22 @@ func SkipShort(t testing.TB, what string) {
 		t.Skipf("%s: skipped with -short (end-to-end; run without -short)", what)
 	}
 }
+
+// SkipUnlessReexec skips t when the test binary cannot be started again as
+// a child process, as when the arm64 tests run under qemu-aarch64-static
+// without binfmt (the child is an arm64 binary the host cannot execute).
+// Tests that run gen or a worker as a subprocess call it first.
+func SkipUnlessReexec(t testing.TB) {
+	t.Helper()
+	reexecOnce.Do(func() {
+		reexecErr = exec.Command(os.Args[0], "-test.run=^$").Run()
+	})
+	if reexecErr != nil {
+		t.Skipf("the test binary cannot be run as a subprocess here (%v): a subprocess test (emulated run?)", reexecErr)
+	}
+}
+
+var (
+	reexecOnce sync.Once
+	reexecErr  error
+)
