@@ -190,26 +190,27 @@ func F32ToBF16(f float32) uint16 {
 // F32ToF8E4M3 rounds f to the nearest OCP E4M3FN value (1 sign, 4 exponent
 // bits with bias 7, 3 mantissa bits; no infinities, largest finite ±448),
 // ties to an even mantissa, saturating beyond ±448 as ComfyUI's fp8
-// conversion clamps before casting; NaN stays NaN (0x7F). It searches the
-// 127 non-negative finite codes, which is exact and simple and fast enough
-// for converting a checkpoint once.
+// conversion clamps before casting; NaN stays NaN (0x7F). Normal values
+// round the float32 mantissa to 3 bits in place (add half an ulp of the
+// target, less one unless the kept part is odd, and truncate); below the
+// smallest normal 2⁻⁶ the value is a multiple of 2⁻⁹.
 func F32ToF8E4M3(f float32) uint8 {
-	if f != f {
-		return 0x7F
+	b := math.Float32bits(f)
+	sign := uint8(b>>24) & 0x80
+	b &^= 1 << 31
+	a := math.Float32frombits(b)
+	switch {
+	case b > 0x7f800000: // NaN
+		return sign | 0x7f
+	case a >= 448:
+		return sign | 0x7e
+	case a < 1.0/64: // subnormal: m·2⁻⁹, m = 0..8 (8 is the smallest normal, 0x08)
+		return sign | uint8(math.RoundToEven(float64(a)*512))
 	}
-	var sign uint8
-	if math.Signbit(float64(f)) {
-		sign, f = 0x80, -f
+	r := (b + 0x7ffff + (b>>20)&1) >> 20 // float32 exponent and top 3 mantissa bits, rounded
+	e := int(r>>3) - 127 + 7
+	if e > 15 || (e == 15 && r&7 == 7) {
+		return sign | 0x7e
 	}
-	best, bestDiff := uint8(0), float32(math.Inf(1))
-	for c := uint8(0); c <= 0x7E; c++ {
-		d := asm.E4M3ToFloat(c) - f
-		if d < 0 {
-			d = -d
-		}
-		if d < bestDiff || (d == bestDiff && c&1 == 0) {
-			best, bestDiff = c, d
-		}
-	}
-	return sign | best
+	return sign | uint8(e)<<3 | uint8(r&7)
 }
