@@ -3,11 +3,9 @@ package fluxnet
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"strings"
 
 	"github.com/godiffusion/godiffusion/nn"
-	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -26,16 +24,15 @@ func NewRandom(cfg Config, dtype tensor.DType, seed uint64) (*Model, error) {
 	default:
 		return nil, fmt.Errorf("fluxnet.NewRandom: dtype %s not supported (f32, f16, bf16, f8_e4m3)", dtype)
 	}
-	return build(&randomSource{seed: seed, dtype: dtype, drawn: map[string]*linear{}}, cfg)
+	return build(&randomSource{rng: nn.Random{Seed: seed}, dtype: dtype, drawn: map[string]*linear{}}, cfg)
 }
 
 // randomSource draws layers instead of reading them; a block layer is
 // drawn once for block 0 and handed out again for every other block.
 type randomSource struct {
-	seed    uint64
-	tensors uint64 // tensors drawn so far: each gets its own PCG streams
-	dtype   tensor.DType
-	drawn   map[string]*linear
+	rng   nn.Random // the values, one stream family per tensor
+	dtype tensor.DType
+	drawn map[string]*linear
 }
 
 // shared maps a block layer's name to block 0's.
@@ -57,9 +54,9 @@ func (s *randomSource) linear(name string, in int, outs []int, bias bool) *linea
 		return l
 	}
 	out := sum(outs)
-	p := &nn.Linear{W: s.weight(s.normal(out*in, 1/math.Sqrt(float64(in))), out, in)}
+	p := &nn.Linear{W: s.weight(s.rng.Normal(out*in, 1/math.Sqrt(float64(in))), out, in)}
 	if bias {
-		p.B = s.normal(out, 0.02)
+		p.B = s.rng.Normal(out, 0.02)
 	}
 	l, _ := newLinear(p)
 	s.drawn[key] = l
@@ -74,49 +71,11 @@ func (s *randomSource) scale(_ string, dim int) []float32 {
 	return g
 }
 
-// normal draws n values N(0, std²) in chunks of 2¹⁶, each from its own
-// PCG stream keyed by (seed, tensor number, chunk), in parallel; the result
-// does not depend on the thread count.
-func (s *randomSource) normal(n int, std float64) []float32 {
-	const chunk = 1 << 16
-	v := make([]float32, n)
-	id := s.tensors
-	s.tensors++
-	tensor.Parallel((n+chunk-1)/chunk, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			rng := rand.New(rand.NewPCG(s.seed, id<<32|uint64(c)))
-			for i := c * chunk; i < min(n, (c+1)*chunk); i++ {
-				v[i] = float32(rng.NormFloat64() * std)
-			}
-		}
-	})
-	return v
-}
-
 // weight stores v in the source's dtype.
 func (s *randomSource) weight(v []float32, shape ...int) *tensor.Weight {
-	if s.dtype == tensor.F32 {
-		return tensor.WeightFromFloat32(v, shape...)
-	}
-	size := s.dtype.Size()
-	raw := make([]byte, size*len(v))
-	tensor.Parallel(len(v), 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			switch s.dtype {
-			case tensor.F16:
-				h := safetensors.F32ToF16(v[i])
-				raw[2*i], raw[2*i+1] = byte(h), byte(h>>8)
-			case tensor.BF16:
-				h := safetensors.F32ToBF16(v[i])
-				raw[2*i], raw[2*i+1] = byte(h), byte(h>>8)
-			case tensor.F8E4M3:
-				raw[i] = safetensors.F32ToF8E4M3(v[i])
-			}
-		}
-	})
-	w, err := tensor.NewWeight(s.dtype, shape, raw)
+	w, err := nn.StoreWeight(s.dtype, v, shape...)
 	if err != nil {
-		panic(err) // sizes computed above
+		panic(err) // dtype checked by NewRandom, sizes computed by the caller
 	}
 	return w
 }

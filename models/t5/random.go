@@ -3,11 +3,8 @@ package t5
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
-	"strconv"
 
 	"github.com/godiffusion/godiffusion/nn"
-	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -26,7 +23,7 @@ func NewRandom(cfg Config, dtype tensor.DType, seed uint64) (*Encoder, error) {
 	default:
 		return nil, fmt.Errorf("t5.NewRandom: dtype %s not supported (F32, F16, BF16, F8E4M3)", dtype)
 	}
-	r := &randomWeights{seed: seed, dtype: dtype}
+	r := &randomWeights{rng: nn.Random{Seed: seed}, dtype: dtype}
 	inner := cfg.Heads * cfg.DKV
 	ones := func() *nn.RMSNorm {
 		g := make([]float32, cfg.DModel)
@@ -39,7 +36,7 @@ func NewRandom(cfg Config, dtype tensor.DType, seed uint64) (*Encoder, error) {
 	e := &Encoder{
 		Config:    cfg,
 		Shared:    &nn.Embedding{W: r.weight(0.5, cfg.Vocab, cfg.DModel)},
-		RelBias:   r.normal(cfg.Buckets*cfg.Heads, 0.5),
+		RelBias:   r.rng.Normal(cfg.Buckets*cfg.Heads, 0.5),
 		Blocks:    make([]Block, cfg.Layers),
 		FinalNorm: ones(),
 	}
@@ -54,54 +51,15 @@ func NewRandom(cfg Config, dtype tensor.DType, seed uint64) (*Encoder, error) {
 
 // randomWeights draws tensors for NewRandom.
 type randomWeights struct {
-	seed, tensors uint64
-	dtype         tensor.DType
+	rng   nn.Random
+	dtype tensor.DType
 }
 
-// normal draws n values N(0, std²) in chunks of 2¹⁶, each from its own
-// PCG stream keyed by (seed, tensor number, chunk), drawn in parallel.
-func (r *randomWeights) normal(n int, std float64) []float32 {
-	const chunk = 1 << 16
-	v := make([]float32, n)
-	id := r.tensors
-	r.tensors++
-	tensor.Parallel((n+chunk-1)/chunk, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			rng := rand.New(rand.NewPCG(r.seed, id<<32|uint64(c)))
-			for i := c * chunk; i < min(n, (c+1)*chunk); i++ {
-				v[i] = float32(rng.NormFloat64() * std)
-			}
-		}
-	})
-	return v
-}
-
-// weight draws a matrix and stores it in r.dtype.
+// weight draws a matrix N(0, std²) and stores it in r.dtype.
 func (r *randomWeights) weight(std float64, shape ...int) *tensor.Weight {
-	n := shape[0] * shape[1]
-	v := r.normal(n, std)
-	if r.dtype == tensor.F32 {
-		return tensor.WeightFromFloat32(v, shape...)
-	}
-	size := r.dtype.Size()
-	raw := make([]byte, size*n)
-	tensor.Parallel(n, 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			switch r.dtype {
-			case tensor.F16:
-				h := safetensors.F32ToF16(v[i])
-				raw[2*i], raw[2*i+1] = byte(h), byte(h>>8)
-			case tensor.BF16:
-				h := safetensors.F32ToBF16(v[i])
-				raw[2*i], raw[2*i+1] = byte(h), byte(h>>8)
-			default:
-				raw[i] = safetensors.F32ToF8E4M3(v[i])
-			}
-		}
-	})
-	w, err := tensor.NewWeight(r.dtype, shape, raw)
+	w, err := nn.StoreWeight(r.dtype, r.rng.Normal(shape[0]*shape[1], std), shape...)
 	if err != nil {
-		panic("t5.NewRandom: " + err.Error() + " for shape " + strconv.Itoa(shape[0]) + "×" + strconv.Itoa(shape[1]))
+		panic("t5.NewRandom: " + err.Error())
 	}
 	return w
 }

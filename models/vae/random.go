@@ -1,13 +1,10 @@
 package vae
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
-	"math/rand/v2"
 
 	"github.com/godiffusion/godiffusion/nn"
-	"github.com/godiffusion/godiffusion/safetensors"
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
@@ -26,37 +23,16 @@ func NewRandom(cfg Config, dtype tensor.DType, seed uint64) (*VAE, error) {
 	default:
 		return nil, fmt.Errorf("vae.NewRandom: dtype %s not supported (F32, F16, BF16)", dtype)
 	}
-	s := &randomSource{seed: seed, dtype: dtype, groups: cfg.Groups, eps: cfg.Eps}
+	s := &randomSource{rng: nn.Random{Seed: seed}, dtype: dtype, groups: cfg.Groups, eps: cfg.Eps}
 	return build(s, cfg), nil
 }
 
 // randomSource draws layers instead of reading them.
 type randomSource struct {
-	seed    uint64
-	tensors uint64 // tensors drawn so far: each gets its own streams
-	dtype   tensor.DType
-	groups  int
-	eps     float32
-}
-
-// normal draws n values N(0, std²). The values are split into chunks of
-// 2¹⁶, each from its own PCG stream keyed by (seed, tensor number, chunk),
-// so the chunks can be drawn in parallel and the result does not depend on
-// the number of threads.
-func (s *randomSource) normal(n int, std float64) []float32 {
-	const chunk = 1 << 16
-	v := make([]float32, n)
-	id := s.tensors
-	s.tensors++
-	tensor.Parallel((n+chunk-1)/chunk, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			rng := rand.New(rand.NewPCG(s.seed, id<<32|uint64(c)))
-			for i := c * chunk; i < min(n, (c+1)*chunk); i++ {
-				v[i] = float32(rng.NormFloat64() * std)
-			}
-		}
-	})
-	return v
+	rng    nn.Random // the values, one stream family per tensor
+	dtype  tensor.DType
+	groups int
+	eps    float32
 }
 
 func (s *randomSource) weight(shape ...int) *tensor.Weight {
@@ -67,31 +43,15 @@ func (s *randomSource) weight(shape ...int) *tensor.Weight {
 			fanIn *= d
 		}
 	}
-	v := s.normal(n, 1/math.Sqrt(float64(fanIn)))
-	if s.dtype == tensor.F32 {
-		return tensor.WeightFromFloat32(v, shape...)
-	}
-	raw := make([]byte, 2*n)
-	tensor.Parallel(n, 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			var h uint16
-			if s.dtype == tensor.F16 {
-				h = safetensors.F32ToF16(v[i])
-			} else {
-				h = safetensors.F32ToBF16(v[i])
-			}
-			binary.LittleEndian.PutUint16(raw[2*i:], h)
-		}
-	})
-	w, err := tensor.NewWeight(s.dtype, shape, raw)
+	w, err := nn.StoreWeight(s.dtype, s.rng.Normal(n, 1/math.Sqrt(float64(fanIn))), shape...)
 	if err != nil {
-		panic(err) // sizes are computed above; cannot happen
+		panic(err) // dtype checked by NewRandom, sizes computed above
 	}
 	return w
 }
 
 func (s *randomSource) conv(_ string, in, out, kernel, stride, pad int) *nn.Conv2d {
-	return &nn.Conv2d{W: s.weight(out, in, kernel, kernel), B: s.normal(out, 0.02), Stride: stride, Pad: pad}
+	return &nn.Conv2d{W: s.weight(out, in, kernel, kernel), B: s.rng.Normal(out, 0.02), Stride: stride, Pad: pad}
 }
 
 func (s *randomSource) norm(_ string, channels int) *nn.GroupNorm {
@@ -103,5 +63,5 @@ func (s *randomSource) norm(_ string, channels int) *nn.GroupNorm {
 }
 
 func (s *randomSource) linear(_ string, in, out int) *nn.Linear {
-	return &nn.Linear{W: s.weight(out, in), B: s.normal(out, 0.02)}
+	return &nn.Linear{W: s.weight(out, in), B: s.rng.Normal(out, 0.02)}
 }
