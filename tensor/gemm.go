@@ -443,16 +443,7 @@ func gemmBlock(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, accu
 							asm.GemmKernel(kc, ap, bp, tile, nr, false)
 						}
 						// Ragged edge: the whole tile was computed aside; keep the valid part.
-						for i := 0; i < mrr; i++ {
-							dst, src := cp[i*ldc:i*ldc+nrr], tile[i*nr:i*nr+nrr]
-							if add {
-								for j, v := range src {
-									dst[j] += v
-								}
-							} else {
-								copy(dst, src)
-							}
-						}
+						storeTile(cp, ldc, tile, nr, mrr, nrr, add)
 					}
 				}
 			}
@@ -495,4 +486,20 @@ func putScratch(p *[]float32) {
 		return // not from getScratch
 	}
 	scratchPools[c].Put(p)
+}
+
+// storeTile writes the valid mrr×nrr corner of a micro-kernel tile (row
+// stride nr) computed aside for a ragged edge into C at cp (row stride
+// ldc), adding to C when add.
+func storeTile(cp []float32, ldc int, tile []float32, nr, mrr, nrr int, add bool) {
+	for i := 0; i < mrr; i++ {
+		dst, src := cp[i*ldc:i*ldc+nrr], tile[i*nr:i*nr+nrr]
+		if add {
+			for j, v := range src {
+				dst[j] += v
+			}
+		} else {
+			copy(dst, src)
+		}
+	}
 }

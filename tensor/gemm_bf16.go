@@ -175,16 +175,7 @@ func gemmBlockBF16(m, n, k, i0, j0 int, opA, opB operand, c []float32, ldc int, 
 							continue
 						}
 						bf16Tile(strided, kp, ap, lda, bp, tile, nr, false)
-						for i := 0; i < mrr; i++ {
-							dst, src := cp[i*ldc:i*ldc+nrr], tile[i*nr:i*nr+nrr]
-							if add {
-								for j, v := range src {
-									dst[j] += v
-								}
-							} else {
-								copy(dst, src)
-							}
-						}
+						storeTile(cp, ldc, tile, nr, mrr, nrr, add)
 					}
 				}
 			}
