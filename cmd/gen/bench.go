@@ -166,7 +166,7 @@ func generateBench(pipe *pipeline.Pipeline, req pipeline.Request, batch int) (*p
 			reqs[i].CFG = req.CFG + float64(i)
 		}
 		if i > 0 {
-			reqs[i].Progress = nil
+			reqs[i].Progress, reqs[i].Stage = nil, nil // the first request reports for the batch
 		}
 	}
 	all, err := pipe.GenerateBatch(reqs)

@@ -96,6 +96,9 @@ func (p *Pipeline) GenerateBatch(reqs []Request) ([]*Result, error) {
 			return nil, err
 		}
 	}
+	for i := range reqs {
+		reqs[i].stage("decode")
+	}
 	out := make([]*Result, len(reqs))
 	for i, st := range sts {
 		st.res.Sampling = elapsed
