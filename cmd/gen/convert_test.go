@@ -80,17 +80,6 @@ func TestConvertBadInput(t *testing.T) {
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("x"), 0o644)
 	out := filepath.Join(dir, "out")
-	without := func(args []string, flag string) []string {
-		var r []string
-		for i := 0; i < len(args); i++ {
-			if args[i] == flag {
-				i++
-				continue
-			}
-			r = append(r, args[i])
-		}
-		return r
-	}
 	schnell := fluxFiles(t, "schnell")
 	convert := func(args []string, more ...string) []string {
 		return append(append([]string{"convert"}, args...), more...)
@@ -103,12 +92,12 @@ func TestConvertBadInput(t *testing.T) {
 		{"existing output", convert(schnell, "-o", existing), "--overwrite"},
 		{"output under a file", convert(schnell, "-o", filepath.Join(file, "out")), "-o/--output"},
 		{"no output", convert(schnell), "-o/--output"},
-		{"no autoencoder", convert(without(schnell, "--vae"), "-o", out), "--vae"},
-		{"no T5", convert(without(schnell, "--t5xxl"), "-o", out), "--t5xxl"},
-		{"no CLIP-L", convert(without(schnell, "--clip-l"), "-o", out), "--clip-l"},
+		{"no autoencoder", convert(withoutFlag(schnell, "--vae"), "-o", out), "--vae"},
+		{"no T5", convert(withoutFlag(schnell, "--t5xxl"), "-o", out), "--t5xxl"},
+		{"no CLIP-L", convert(withoutFlag(schnell, "--clip-l"), "-o", out), "--clip-l"},
 		{"T5 of the wrong width", convert(schnell, "--t5xxl", narrowT5(t, dir), "-o", out), "--t5xxl"},
 		{"missing T5 tokenizer", convert(schnell, "--t5-tokenizer", filepath.Join(dir, "none.model"), "-o", out), "--t5-tokenizer"},
-		{"not Flux", convert(append(without(schnell, "--model"), "--model", golden.Core(t, "sd1/tiny-sd1.safetensors")), "-o", out), "Flux.1 models only"},
+		{"not Flux", convert(append(withoutFlag(schnell, "--model"), "--model", golden.Core(t, "sd1/tiny-sd1.safetensors")), "-o", out), "Flux.1 models only"},
 		{"bad shard size", convert(schnell, "--max-shard-size", "lots", "-o", out), "--max-shard-size"},
 	}
 	for _, c := range cases {

@@ -165,17 +165,6 @@ func TestFluxBadInput(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv(usercache.Env, filepath.Join(dir, "cache"))
 	out := filepath.Join(dir, "out.png")
-	without := func(args []string, flag string) []string {
-		var r []string
-		for i := 0; i < len(args); i++ {
-			if args[i] == flag {
-				i++
-				continue
-			}
-			r = append(r, args[i])
-		}
-		return r
-	}
 	with := func(args []string, more ...string) []string {
 		return append(append(append([]string{}, args...), more...), "-p", "x", "--steps", "1", "-W", "32", "-H", "32", "-o", out)
 	}
@@ -199,15 +188,15 @@ func TestFluxBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no autoencoder", with(without(schnell, "--vae")), "--vae"},
-		{"no T5", with(without(schnell, "--t5xxl")), "--t5xxl"},
-		{"no CLIP-L", with(without(schnell, "--clip-l")), "--clip-l"},
+		{"no autoencoder", with(withoutFlag(schnell, "--vae")), "--vae"},
+		{"no T5", with(withoutFlag(schnell, "--t5xxl")), "--t5xxl"},
+		{"no CLIP-L", with(withoutFlag(schnell, "--clip-l")), "--clip-l"},
 		{"not a T5 file", with(schnell, "--t5xxl", golden.Shared(t, "sd1/model/text_encoder/model.safetensors")), "--t5xxl"},
 		{"T5 of the wrong width", with(schnell, "--t5xxl", narrowT5(t, dir)), "--t5xxl"},
 		{"truncated T5 shard", with(schnell, "--t5xxl", truncated), "--t5xxl"},
 		{"index naming a missing shard", with(schnell, "--t5xxl", missing), "--t5xxl"},
 		{"missing T5 tokenizer", with(schnell, "--t5-tokenizer", filepath.Join(dir, "none.model")), "--t5-tokenizer"},
-		{"size not a multiple of 16", append(without(with(schnell), "-W"), "-W", "40"), "-W/-H"},
+		{"size not a multiple of 16", append(withoutFlag(with(schnell), "-W"), "-W", "40"), "-W/-H"},
 		{"guidance for schnell", with(schnell, "--guidance", "3.5"), "--guidance"},
 		{"another schedule", with(schnell, "--scheduler", "karras"), "--scheduler"},
 		{"ancestral sampler", with(schnell, "--sampler", "euler_a"), "--sampler"},
@@ -258,4 +247,17 @@ func product(s []int) int {
 		p *= v
 	}
 	return p
+}
+
+// withoutFlag returns args without flag and its value.
+func withoutFlag(args []string, flag string) []string {
+	var r []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == flag {
+			i++
+			continue
+		}
+		r = append(r, args[i])
+	}
+	return r
 }
