@@ -83,16 +83,7 @@ func sgemmKernelBF16Generic(kp int, a, b []uint32, c []float32, ldc int, accumul
 			}
 		}
 	}
-	for i := range t {
-		row := c[i*ldc : i*ldc+4]
-		for j := range row {
-			if accumulate {
-				row[j] += t[i][j]
-			} else {
-				row[j] = t[i][j]
-			}
-		}
-	}
+	storeBF16Tile(&t, c, ldc, accumulate)
 }
 
 func sgemmKernelBF16GenericPtr(kp int, a, b *uint32, c *float32, ldc int, accumulate bool) {
@@ -114,16 +105,7 @@ func sgemmKernelBF16StridedAGeneric(kp int, a []uint32, lda int, b []uint32, c [
 			}
 		}
 	}
-	for i := range t {
-		row := c[i*ldc : i*ldc+4]
-		for j := range row {
-			if accumulate {
-				row[j] += t[i][j]
-			} else {
-				row[j] = t[i][j]
-			}
-		}
-	}
+	storeBF16Tile(&t, c, ldc, accumulate)
 }
 
 func sgemmKernelBF16StridedAGenericPtr(kp int, a *uint32, lda int, b *uint32, c *float32, ldc int, accumulate bool) {
@@ -143,4 +125,19 @@ func bf16PeakGeneric(n int) {
 		}
 	}
 	peakSink = acc[0] + acc[7]
+}
+
+// storeBF16Tile writes (or, accumulating, adds) the generic kernels' 4×4
+// accumulator into C at row stride ldc.
+func storeBF16Tile(t *[genericBF16MR][genericBF16NR]float32, c []float32, ldc int, accumulate bool) {
+	for i := range t {
+		row := c[i*ldc : i*ldc+genericBF16NR]
+		for j := range row {
+			if accumulate {
+				row[j] += t[i][j]
+			} else {
+				row[j] = t[i][j]
+			}
+		}
+	}
 }
