@@ -26,38 +26,20 @@ var benchShapes = [][3]int{
 	{256, 1280, 1280}, {77, 768, 768}, {1, 768, 3072},
 }
 
-var peakCache sync.Map // threads -> GFLOP/s
+var peakCache, peakBF16Cache sync.Map // threads -> GFLOP/s
 
 // peakGFLOPS measures the register-only FMA throughput with th goroutines.
-func peakGFLOPS(th int) float64 {
-	if v, ok := peakCache.Load(th); ok {
-		return v.(float64)
-	}
-	const iters = 1 << 21
-	best := 0.0
-	for range 3 {
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range th {
-			wg.Add(1)
-			go func() { defer wg.Done(); asm.PeakFMA(iters) }()
-		}
-		wg.Wait()
-		g := float64(th*iters*peakFlopsPerIter()) / time.Since(start).Seconds() / 1e9
-		best = max(best, g)
-	}
-	peakCache.Store(th, best)
-	return best
-}
-
-var peakBF16Cache sync.Map // threads -> GFLOP/s
+func peakGFLOPS(th int) float64 { return measurePeak(&peakCache, th, 1<<21, asm.PeakFMA) }
 
 // peakBF16GFLOPS measures asm.PeakBF16's throughput with th goroutines.
-func peakBF16GFLOPS(th int) float64 {
-	if v, ok := peakBF16Cache.Load(th); ok {
+func peakBF16GFLOPS(th int) float64 { return measurePeak(&peakBF16Cache, th, 1<<20, asm.PeakBF16) }
+
+// measurePeak runs peak (which returns the flops it did) iters times on th
+// goroutines at once, best of three, cached per thread count.
+func measurePeak(cache *sync.Map, th, iters int, peak func(n int) int) float64 {
+	if v, ok := cache.Load(th); ok {
 		return v.(float64)
 	}
-	const iters = 1 << 20
 	best := 0.0
 	for range 3 {
 		var wg sync.WaitGroup
@@ -65,17 +47,14 @@ func peakBF16GFLOPS(th int) float64 {
 		start := time.Now()
 		for range th {
 			wg.Add(1)
-			go func() { defer wg.Done(); flops.Add(int64(asm.PeakBF16(iters))) }()
+			go func() { defer wg.Done(); flops.Add(int64(peak(iters))) }()
 		}
 		wg.Wait()
 		best = max(best, float64(flops.Load())/time.Since(start).Seconds()/1e9)
 	}
-	peakBF16Cache.Store(th, best)
+	cache.Store(th, best)
 	return best
 }
-
-// peakFlopsPerIter is the flop count of one PeakFMA iteration.
-func peakFlopsPerIter() int { return asm.PeakFMA(1) }
 
 var gonumCache sync.Map // shape -> seconds per call
 
