@@ -70,6 +70,19 @@ type AttentionOptions struct {
 // nothing is transposed. The relative bias is added to each score tile as
 // it is computed.
 func AttentionWith(q, k, v *Tensor, heads int, opt AttentionOptions) *Tensor {
+	if len(q.Shape) != 3 {
+		panic(fmt.Sprintf("tensor.Attention: q %s must be [B, L, H·D]", ShapeString(q.Shape)))
+	}
+	out := New(q.Shape...)
+	AttentionInto(out, q, k, v, heads, opt)
+	return out
+}
+
+// AttentionInto is AttentionWith writing its result into out, which must
+// have q's shape [B, Lq, H·D] (and may hold anything: every value is
+// overwritten). It lets a caller that runs many layers of the same shape
+// reuse one output buffer.
+func AttentionInto(out, q, k, v *Tensor, heads int, opt AttentionOptions) {
 	if len(q.Shape) != 3 || len(k.Shape) != 3 || len(v.Shape) != 3 {
 		panic(fmt.Sprintf("tensor.Attention: q %s, k %s, v %s must be [B, L, H·D]", ShapeString(q.Shape), ShapeString(k.Shape), ShapeString(v.Shape)))
 	}
@@ -81,12 +94,16 @@ func AttentionWith(q, k, v *Tensor, heads int, opt AttentionOptions) *Tensor {
 	if opt.RelBias != nil && len(opt.RelBias) != heads*(lq+lk-1) {
 		panic(fmt.Sprintf("tensor.Attention: relative bias of %d values, expected %d heads × (%d + %d − 1)", len(opt.RelBias), heads, lq, lk))
 	}
-	out := New(b, lq, c)
+	if !SameShape(out, q) {
+		panic(fmt.Sprintf("tensor.AttentionInto: out %s, q %s: shapes differ", ShapeString(out.Shape), ShapeString(q.Shape)))
+	}
 	if lq == 0 || lk == 0 || c == 0 {
-		return out
+		clear(out.Data)
+		return
 	}
 	pl := newAttnPlan(b, lq, lk, c, heads, opt)
-	kp, vp := pl.packKV(k, v)
+	kp, vp, release := pl.packKV(k, v)
+	defer release()
 	qBlocks := (lq + pl.bq - 1) / pl.bq
 	Parallel(b*heads*qBlocks, 1, func(lo, hi int) {
 		w := pl.newWorker()
@@ -95,7 +112,6 @@ func AttentionWith(q, k, v *Tensor, heads int, opt AttentionOptions) *Tensor {
 			w.run(q, out, kp[bh], vp[bh], bh/heads, bh%heads, qb*pl.bq, opt.Causal)
 		}
 	})
-	return out
 }
 
 // attnPlan holds the sizes of one Attention call.
@@ -135,18 +151,23 @@ func roundUp(n, m int) int { return (n + m - 1) / m * m }
 // packKV packs every (batch, head) of k as A panels (strips of mr keys,
 // each D columns of mr values: a[p·mr + i] = k[i, p]) and of vᵀ as A
 // panels (strips of mr channels, each lkPad columns of mr values:
-// a[j·mr + i] = v[j, i]), zero-padded to whole tiles.
-func (pl *attnPlan) packKV(k, v *Tensor) (kp, vp [][]float32) {
+// a[j·mr + i] = v[j, i]), zero-padded to whole tiles. The panels are
+// pooled scratch (getScratch): release hands them back once the products
+// that read them are done.
+func (pl *attnPlan) packKV(k, v *Tensor) (kp, vp [][]float32, release func()) {
 	bh := pl.b * pl.heads
 	kp = make([][]float32, bh)
 	vp = make([][]float32, bh)
+	bufs := make([]*[]float32, 2*bh)
 	d, c, lk, mr := pl.d, pl.c, pl.lk, pl.mr
 	Parallel(bh, 1, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			bi, h := t/pl.heads, t%pl.heads
 			base := bi*lk*c + h*d
-			kt := make([]float32, pl.lkPad*d)
-			vt := make([]float32, pl.dPad*pl.lkPad)
+			bufs[2*t], bufs[2*t+1] = getScratch(pl.lkPad*d), getScratch(pl.dPad*pl.lkPad)
+			kt, vt := *bufs[2*t], *bufs[2*t+1]
+			clear(kt[lk/mr*mr*d:]) // the last strip holds the padding keys
+			clear(vt)              // channel and key padding are spread through vᵀ's strips
 			for j := range lk {
 				kstrip := kt[(j/mr)*d*mr+j%mr:]
 				for p, x := range k.Data[base+j*c : base+j*c+d] {
@@ -159,7 +180,11 @@ func (pl *attnPlan) packKV(k, v *Tensor) (kp, vp [][]float32) {
 			kp[t], vp[t] = kt, vt
 		}
 	})
-	return kp, vp
+	return kp, vp, func() {
+		for _, p := range bufs {
+			putScratch(p)
+		}
+	}
 }
 
 // attnWorker is the scratch of one worker.

@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -85,6 +86,47 @@ func TestAttention(t *testing.T) {
 			}
 			assertClose(t, name, got.Data, attentionRef(q, k, v, c.heads, c.causal), 2e-6, 1e-5)
 		})
+	}
+}
+
+// TestAttentionInto checks that AttentionInto overwrites all of a dirty
+// output and that the pooled scratch its key and value panels come from
+// is cleared where the panels pad: every pool size class is filled with
+// NaN first, so a padding value left over would poison the result.
+func TestAttentionInto(t *testing.T) {
+	for _, c := range []struct{ b, lq, lk, heads, d int }{
+		{1, 5, 7, 3, 2},
+		{2, 64, 77, 8, 5},
+		{1, 300, 700, 2, 40},
+		{1, 70, 13, 1, 130},
+	} {
+		q := randTensor(71, 2, 0, c.b, c.lq, c.heads*c.d)
+		k := randTensor(72, 2, 0.5, c.b, c.lk, c.heads*c.d)
+		v := randTensor(73, 1, 0, c.b, c.lk, c.heads*c.d)
+		want := Attention(q, k, v, c.heads, false)
+		var poisoned []*[]float32
+		for n := 1; n <= 1<<20; n *= 2 {
+			for range 2 * c.b * c.heads {
+				p := getScratch(n)
+				for i := range *p {
+					(*p)[i] = float32(math.NaN())
+				}
+				poisoned = append(poisoned, p)
+			}
+		}
+		for _, p := range poisoned {
+			putScratch(p)
+		}
+		out := New(q.Shape...)
+		for i := range out.Data {
+			out.Data[i] = float32(math.NaN())
+		}
+		AttentionInto(out, q, k, v, c.heads, AttentionOptions{})
+		name := fmt.Sprintf("b%d_q%d_k%d_h%d_d%d", c.b, c.lq, c.lk, c.heads, c.d)
+		assertClose(t, name, out.Data, attentionRef(q, k, v, c.heads, false), 2e-6, 1e-5)
+		if !slices.Equal(out.Data, want.Data) {
+			t.Errorf("%s: AttentionInto differs from Attention", name)
+		}
 	}
 }
 

@@ -189,11 +189,21 @@ func rowsOf(op string, x *Tensor) (rows, dim int) {
 // gamma and beta (length of the last axis) may be nil. Statistics are
 // accumulated in float64.
 func LayerNorm(x *Tensor, gamma, beta []float32, eps float32) *Tensor {
+	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	LayerNormInto(out, x, gamma, beta, eps)
+	return out
+}
+
+// LayerNormInto is LayerNorm writing into out, which must have x's shape
+// (every value of it is overwritten; out may be x itself).
+func LayerNormInto(out, x *Tensor, gamma, beta []float32, eps float32) {
 	rows, dim := rowsOf("LayerNorm", x)
 	if (gamma != nil && len(gamma) != dim) || (beta != nil && len(beta) != dim) {
 		panic(fmt.Sprintf("tensor.LayerNorm: last axis %d, gamma has %d, beta %d", dim, len(gamma), len(beta)))
 	}
-	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	if !SameShape(out, x) {
+		panic(fmt.Sprintf("tensor.LayerNormInto: out %s, x %s: shapes differ", ShapeString(out.Shape), ShapeString(x.Shape)))
+	}
 	Parallel(rows, max(1, elementwiseGrain/max(dim, 1)/4), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			s := x.Data[r*dim : (r+1)*dim]
@@ -227,7 +237,6 @@ func LayerNorm(x *Tensor, gamma, beta []float32, eps float32) *Tensor {
 			}
 		}
 	})
-	return out
 }
 
 // RMSNorm normalises x over its last axis by its root mean square, as in

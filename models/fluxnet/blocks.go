@@ -17,7 +17,7 @@ import (
 //	s ← s + gate₂·mlp_s((1 + scale₂)·LN(s) + shift₂),   mlp = Linear, GELU(tanh), Linear
 //
 // LN is LayerNorm without affine parameters, eps 1e-6.
-func (d *doubleBlock) forward(img, txt, svec *tensor.Tensor, pe *nn.RoPEFreqs, heads int) {
+func (d *doubleBlock) forward(p *buffers, img, txt, svec *tensor.Tensor, pe *nn.RoPEFreqs, heads int) {
 	b, n, h := img.Shape[0], img.Shape[1], img.Shape[2]
 	l := txt.Shape[1]
 	t := l + n
@@ -27,26 +27,33 @@ func (d *doubleBlock) forward(img, txt, svec *tensor.Tensor, pe *nn.RoPEFreqs, h
 		off, rows int
 	}
 	parts := [2]part{{&d.txt, txt, nil, 0, l}, {&d.img, img, nil, l, n}}
-	qkv := tensor.New(b, t, 3*h)
+	qkv := p.get(b, t, 3*h)
 	for i := range parts {
-		p := &parts[i]
-		p.mod = p.s.mod.forward(svec)
-		xm := normModulate(p.x, p.mod, 0)
+		s := &parts[i]
+		s.mod = s.s.mod.forward(svec)
+		m := p.mark()
+		xm := normModulate(p, s.x, s.mod, 0)
 		for j := range b {
-			p.s.qkv.into(p.rows, xm.Data[j*p.rows*h:], h, qkv.Data[(j*t+p.off)*3*h:], 3*h)
+			s.s.qkv.into(s.rows, xm.Data[j*s.rows*h:], h, qkv.Data[(j*t+s.off)*3*h:], 3*h)
 		}
+		p.release(m)
 	}
-	q, k, v := splitQKV(qkv.Data, 3*h, b, t, h, heads, l, [2][]float32{d.txt.qNorm, d.img.qNorm}, [2][]float32{d.txt.kNorm, d.img.kNorm}, pe)
-	a := tensor.Attention(q, k, v, heads, false)
-	for _, p := range parts {
-		out := tensor.New(b, p.rows, h)
+	q, k, v := splitQKV(p, qkv.Data, 3*h, b, t, h, heads, l, [2][]float32{d.txt.qNorm, d.img.qNorm}, [2][]float32{d.txt.kNorm, d.img.kNorm}, pe)
+	a := p.get(b, t, h)
+	tensor.AttentionInto(a, q, k, v, heads, tensor.AttentionOptions{})
+	for _, s := range parts {
+		m := p.mark()
+		out := p.get(b, s.rows, h)
 		for j := range b {
-			p.s.proj.into(p.rows, a.Data[(j*t+p.off)*h:], h, out.Data[j*p.rows*h:], h)
+			s.s.proj.into(s.rows, a.Data[(j*t+s.off)*h:], h, out.Data[j*s.rows*h:], h)
 		}
-		gateAdd(p.x, out, p.mod, 2*h)
-		hid := p.s.mlp0.forward(normModulate(p.x, p.mod, 3*h))
+		gateAdd(s.x, out, s.mod, 2*h)
+		xm := normModulate(p, s.x, s.mod, 3*h)
+		hid := s.s.mlp0.forwardInto(p, xm)
 		tensor.GELUTanhInPlace(hid)
-		gateAdd(p.x, p.s.mlp2.forward(hid), p.mod, 5*h)
+		s.s.mlp2.intoTensor(out, hid)
+		gateAdd(s.x, out, s.mod, 5*h)
+		p.release(m)
 	}
 }
 
@@ -58,14 +65,16 @@ func (d *doubleBlock) forward(img, txt, svec *tensor.Tensor, pe *nn.RoPEFreqs, h
 //
 // linear2's input is assembled inside linear1's output: the attention
 // result overwrites the v columns (copied out before), next to m.
-func (s *singleBlock) forward(x, svec *tensor.Tensor, pe *nn.RoPEFreqs, heads int) {
+func (s *singleBlock) forward(p *buffers, x, svec *tensor.Tensor, pe *nn.RoPEFreqs, heads int) {
 	b, t, h := x.Shape[0], x.Shape[1], x.Shape[2]
 	w := s.linear1.out
 	mod := s.mod.forward(svec)
-	buf := tensor.New(b, t, w)
-	s.linear1.into(b*t, normModulate(x, mod, 0).Data, h, buf.Data, w)
-	q, k, v := splitQKV(buf.Data, w, b, t, h, heads, 0, [2][]float32{nil, s.qNorm}, [2][]float32{nil, s.kNorm}, pe)
-	a := tensor.Attention(q, k, v, heads, false)
+	buf := p.get(b, t, w)
+	xm := normModulate(p, x, mod, 0)
+	s.linear1.into(b*t, xm.Data, h, buf.Data, w)
+	q, k, v := splitQKV(p, buf.Data, w, b, t, h, heads, 0, [2][]float32{nil, s.qNorm}, [2][]float32{nil, s.kNorm}, pe)
+	a := xm // the same shape, no longer needed
+	tensor.AttentionInto(a, q, k, v, heads, tensor.AttentionOptions{})
 	tensor.Parallel(b*t, max(1, 4096/w), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			row := buf.Data[r*w : (r+1)*w]
@@ -73,7 +82,7 @@ func (s *singleBlock) forward(x, svec *tensor.Tensor, pe *nn.RoPEFreqs, heads in
 			tensor.GELUTanh(row[3*h:])
 		}
 	})
-	out := tensor.New(b, t, h)
+	out := q // the same shape, no longer needed
 	s.linear2.into(b*t, buf.Data[2*h:], w, out.Data, h)
 	gateAdd(x, out, mod, 2*h)
 }
@@ -85,8 +94,8 @@ func (s *singleBlock) forward(x, svec *tensor.Tensor, pe *nn.RoPEFreqs, heads in
 // double block — index 1 for the rest) and rotates them by RoPE at the
 // row's position: the same as tensor.RMSNorm then nn.ApplyRoPE, in one
 // pass over the rows.
-func splitQKV(src []float32, ld, b, t, h, heads, split int, qNorm, kNorm [2][]float32, pe *nn.RoPEFreqs) (q, k, v *tensor.Tensor) {
-	q, k, v = tensor.New(b, t, h), tensor.New(b, t, h), tensor.New(b, t, h)
+func splitQKV(p *buffers, src []float32, ld, b, t, h, heads, split int, qNorm, kNorm [2][]float32, pe *nn.RoPEFreqs) (q, k, v *tensor.Tensor) {
+	q, k, v = p.get(b, t, h), p.get(b, t, h), p.get(b, t, h)
 	hd := h / heads
 	tensor.Parallel(b*t, max(1, 4096/h), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -127,9 +136,10 @@ func normRoPE(dst, x, gamma, cs, sn []float32) {
 
 // normModulate returns (1 + scale)·LayerNorm(x) + shift for x [B, R, H],
 // LayerNorm without affine parameters (eps 1e-6), shift = mod[b, off:off+H]
-// and scale = mod[b, off+H:off+2H] of each batch item b.
-func normModulate(x, mod *tensor.Tensor, off int) *tensor.Tensor {
-	y := tensor.LayerNorm(x, nil, nil, normEps)
+// and scale = mod[b, off+H:off+2H] of each batch item b, in a tensor from p.
+func normModulate(p *buffers, x, mod *tensor.Tensor, off int) *tensor.Tensor {
+	y := p.get(x.Shape...)
+	tensor.LayerNormInto(y, x, nil, nil, normEps)
 	b, r, h := x.Shape[0], x.Shape[1], x.Shape[2]
 	m := mod.Shape[1]
 	tensor.Parallel(b*r, max(1, 4096/h), func(lo, hi int) {

@@ -70,16 +70,20 @@ func (m *Model) Forward(img, imgIDs, txt, txtIDs, y *tensor.Tensor, timesteps, g
 	svec := vec.Clone()
 	tensor.SiLUInPlace(svec)
 
+	p := m.bufs.take()
+	defer m.bufs.keep(p)
 	x := m.imgIn.forward(img)
 	t := m.txtIn.forward(txt)
 	for _, blk := range m.double {
-		blk.forward(x, t, svec, pe, c.NumHeads)
+		blk.forward(p, x, t, svec, pe, c.NumHeads)
+		p.reset()
 	}
 	joint := tensor.Concat(1, t, x)
 	for _, blk := range m.single {
-		blk.forward(joint, svec, pe, c.NumHeads)
+		blk.forward(p, joint, svec, pe, c.NumHeads)
+		p.reset()
 	}
-	return m.final(joint, l, svec), nil
+	return m.final(p, joint, l, svec), nil
 }
 
 // timeEmbedding is BFL timestep_embedding(1000·t, 256): [cos(args),
@@ -124,11 +128,11 @@ func positions(what string, ids *tensor.Tensor, rows int) ([]float64, error) {
 // item of x): with (shift, scale) = adaLN_modulation(vec),
 //
 //	out = linear((1 + scale)·LayerNorm(x) + shift)
-func (m *Model) final(x *tensor.Tensor, l int, svec *tensor.Tensor) *tensor.Tensor {
+func (m *Model) final(p *buffers, x *tensor.Tensor, l int, svec *tensor.Tensor) *tensor.Tensor {
 	b, t, h := x.Shape[0], x.Shape[1], x.Shape[2]
 	n, oc := t-l, m.Config.OutChannels
 	mod := m.finalModulation.forward(svec)
-	xm := normModulate(x, mod, 0)
+	xm := normModulate(p, x, mod, 0)
 	out := tensor.New(b, n, oc)
 	for i := range b {
 		m.finalLinear.into(n, xm.Data[(i*t+l)*h:], h, out.Data[i*n*oc:], oc)

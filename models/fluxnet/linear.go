@@ -69,10 +69,26 @@ func (l *linear) into(rows int, x []float32, lda int, y []float32, ldc int) {
 
 // forward maps x [..., in] to a new [..., out].
 func (l *linear) forward(x *tensor.Tensor) *tensor.Tensor {
-	shape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), l.out)
-	y := tensor.New(shape...)
-	l.into(len(x.Data)/l.in, x.Data, l.in, y.Data, l.out)
+	y := tensor.New(l.outShape(x)...)
+	l.intoTensor(y, x)
 	return y
+}
+
+// forwardInto is forward with the result in a tensor from p.
+func (l *linear) forwardInto(p *buffers, x *tensor.Tensor) *tensor.Tensor {
+	y := p.get(l.outShape(x)...)
+	l.intoTensor(y, x)
+	return y
+}
+
+// intoTensor writes x [..., in] mapped by the layer into y [..., out].
+func (l *linear) intoTensor(y, x *tensor.Tensor) {
+	l.into(len(x.Data)/l.in, x.Data, l.in, y.Data, l.out)
+}
+
+// outShape is x's shape with the last axis out.
+func (l *linear) outShape(x *tensor.Tensor) []int {
+	return append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), l.out)
 }
 
 // numParams counts the weights and biases.
