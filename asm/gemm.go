@@ -8,7 +8,10 @@ func GemmTile() (mr, nr int) { return gemmMR, gemmNR }
 //
 //	C[i·ldc + j] = Σ_{p<k} a[p·mr + i] · b[p·nr + j]      (i < mr, j < nr)
 //
-// or adds to C when accumulate. a is the A micro-panel stored column by
+// or, when accumulate, adds that sum to C: every level sums the k products
+// from zero and adds C once at the end (not C folded into the chain, which
+// rounds each step at C's magnitude), so the result is the same function
+// of C and the tile on every CPU. a is the A micro-panel stored column by
 // column (k columns of mr values), b the B micro-panel stored row by row
 // (k rows of nr values). It panics if a slice is too short.
 func GemmKernel(k int, a, b, c []float32, ldc int, accumulate bool) {

@@ -10,9 +10,10 @@
 //
 // The 6×16 GEMM micro-kernel C (+)= Ã·B̃ over packed panels (see
 // GemmKernel). The 24 accumulators V8..V31 hold the tile, four vectors per
-// row; they start from C when accumulating, else from zero. Each step of
-// the k loop loads one 16-wide row of B̃ into V0..V3 and, for each of the 6
-// rows, broadcasts Ã's value (VLD1R) and issues 4 FMLAs.
+// row, starting from zero. Each step of the k loop loads one 16-wide row
+// of B̃ into V0..V3 and, for each of the 6 rows, broadcasts Ã's value
+// (VLD1R) and issues 4 FMLAs; storeTile6x16NEON then writes or adds the
+// tile to C.
 TEXT ·sgemmKernelNEON(SB), NOSPLIT, $0-41
 	MOVD	k+0(FP), R0
 	MOVD	a+8(FP), R1
@@ -21,21 +22,6 @@ TEXT ·sgemmKernelNEON(SB), NOSPLIT, $0-41
 	MOVD	ldc+32(FP), R4
 	MOVBU	accumulate+40(FP), R5
 	LSL	$2, R4, R4
-	CBZ	R5, zero
-	MOVD	R3, R6
-	VLD1	(R6), [V8.S4, V9.S4, V10.S4, V11.S4]
-	ADD	R4, R6, R6
-	VLD1	(R6), [V12.S4, V13.S4, V14.S4, V15.S4]
-	ADD	R4, R6, R6
-	VLD1	(R6), [V16.S4, V17.S4, V18.S4, V19.S4]
-	ADD	R4, R6, R6
-	VLD1	(R6), [V20.S4, V21.S4, V22.S4, V23.S4]
-	ADD	R4, R6, R6
-	VLD1	(R6), [V24.S4, V25.S4, V26.S4, V27.S4]
-	ADD	R4, R6, R6
-	VLD1	(R6), [V28.S4, V29.S4, V30.S4, V31.S4]
-	B	check
-zero:
 	VEOR	V8.B16, V8.B16, V8.B16
 	VEOR	V9.B16, V9.B16, V9.B16
 	VEOR	V10.B16, V10.B16, V10.B16
@@ -60,7 +46,6 @@ zero:
 	VEOR	V29.B16, V29.B16, V29.B16
 	VEOR	V30.B16, V30.B16, V30.B16
 	VEOR	V31.B16, V31.B16, V31.B16
-check:
 	CBZ	R0, store
 loop:
 	VLD1.P	64(R2), [V0.S4, V1.S4, V2.S4, V3.S4]
@@ -97,19 +82,7 @@ loop:
 	SUBS	$1, R0, R0
 	BNE	loop
 store:
-	MOVD	R3, R6
-	VST1	[V8.S4, V9.S4, V10.S4, V11.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V12.S4, V13.S4, V14.S4, V15.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R6)
-	RET
+	JMP	·storeTile6x16NEON(SB)
 
 // func fmaPeakNEON(n int)
 //
@@ -274,7 +247,7 @@ f16done:
 // low half of V5 (rows 4-5), then issues 24 BFDOT (by element), Vd.4S +=
 // Σ of the two products of 4 columns' pairs with one row's pair,
 // broadcast from its 32-bit lane. The accumulators V8..V31 start at zero;
-// the finished tile overwrites C or is added to it (FADD). BFDOT (ARMv8.6
+// storeTile6x16NEON overwrites C with the tile or adds it (FADD). BFDOT (ARMv8.6
 // FEAT_BF16) and FADD (vector) are not known to Go's assembler: they are
 // spelled as WORDs, the instruction in the comment (checked by
 // TestNEONBF16Encodings against an encoder tested with llvm-mc).
@@ -343,63 +316,7 @@ loopbf16:
 	SUBS	$1, R0, R0
 	BNE	loopbf16
 storebf16:
-	MOVD	R3, R6
-	CBZ	R5, overwritebf16
-	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
-	WORD	$0x4e20d508 // FADD V8.4S, V8.4S, V0.4S
-	WORD	$0x4e21d529 // FADD V9.4S, V9.4S, V1.4S
-	WORD	$0x4e22d54a // FADD V10.4S, V10.4S, V2.4S
-	WORD	$0x4e23d56b // FADD V11.4S, V11.4S, V3.4S
-	VST1	[V8.S4, V9.S4, V10.S4, V11.S4], (R6)
-	ADD	R4, R6, R6
-	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
-	WORD	$0x4e20d58c // FADD V12.4S, V12.4S, V0.4S
-	WORD	$0x4e21d5ad // FADD V13.4S, V13.4S, V1.4S
-	WORD	$0x4e22d5ce // FADD V14.4S, V14.4S, V2.4S
-	WORD	$0x4e23d5ef // FADD V15.4S, V15.4S, V3.4S
-	VST1	[V12.S4, V13.S4, V14.S4, V15.S4], (R6)
-	ADD	R4, R6, R6
-	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
-	WORD	$0x4e20d610 // FADD V16.4S, V16.4S, V0.4S
-	WORD	$0x4e21d631 // FADD V17.4S, V17.4S, V1.4S
-	WORD	$0x4e22d652 // FADD V18.4S, V18.4S, V2.4S
-	WORD	$0x4e23d673 // FADD V19.4S, V19.4S, V3.4S
-	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R6)
-	ADD	R4, R6, R6
-	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
-	WORD	$0x4e20d694 // FADD V20.4S, V20.4S, V0.4S
-	WORD	$0x4e21d6b5 // FADD V21.4S, V21.4S, V1.4S
-	WORD	$0x4e22d6d6 // FADD V22.4S, V22.4S, V2.4S
-	WORD	$0x4e23d6f7 // FADD V23.4S, V23.4S, V3.4S
-	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R6)
-	ADD	R4, R6, R6
-	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
-	WORD	$0x4e20d718 // FADD V24.4S, V24.4S, V0.4S
-	WORD	$0x4e21d739 // FADD V25.4S, V25.4S, V1.4S
-	WORD	$0x4e22d75a // FADD V26.4S, V26.4S, V2.4S
-	WORD	$0x4e23d77b // FADD V27.4S, V27.4S, V3.4S
-	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R6)
-	ADD	R4, R6, R6
-	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
-	WORD	$0x4e20d79c // FADD V28.4S, V28.4S, V0.4S
-	WORD	$0x4e21d7bd // FADD V29.4S, V29.4S, V1.4S
-	WORD	$0x4e22d7de // FADD V30.4S, V30.4S, V2.4S
-	WORD	$0x4e23d7ff // FADD V31.4S, V31.4S, V3.4S
-	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R6)
-	RET
-overwritebf16:
-	VST1	[V8.S4, V9.S4, V10.S4, V11.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V12.S4, V13.S4, V14.S4, V15.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R6)
-	ADD	R4, R6, R6
-	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R6)
-	RET
+	JMP	·storeTile6x16NEON(SB)
 
 // func bf16PeakNEON(n int)
 //
@@ -463,4 +380,74 @@ peakbf16:
 	SUBS	$1, R0, R0
 	BNE	peakbf16
 donebf16peak:
+	RET
+
+// func storeTile6x16NEON()
+//
+// The common end of the 6×16 kernels (fp32 and bf16), reached by a tail
+// jump with the finished tile in V8..V31 (four vectors per row), C in R3,
+// ldc in bytes in R4 and accumulate in R5: the tile overwrites C, or is
+// added to it (FADD) when accumulate. Both kernels sum their products
+// from zero and add C once at the end, as every level does: folding C
+// into the FMA chain instead rounds each step at C's magnitude, which
+// costs accuracy where C already holds much more than the new products
+// (attention's running output over key blocks: 3x the error, measured).
+// V0..V3 and R6 are scratch. Not callable from Go.
+TEXT ·storeTile6x16NEON(SB), NOSPLIT, $0-0
+	MOVD	R3, R6
+	CBZ	R5, overwrite
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD	$0x4e20d508 // FADD V8.4S, V8.4S, V0.4S
+	WORD	$0x4e21d529 // FADD V9.4S, V9.4S, V1.4S
+	WORD	$0x4e22d54a // FADD V10.4S, V10.4S, V2.4S
+	WORD	$0x4e23d56b // FADD V11.4S, V11.4S, V3.4S
+	VST1	[V8.S4, V9.S4, V10.S4, V11.S4], (R6)
+	ADD	R4, R6, R6
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD	$0x4e20d58c // FADD V12.4S, V12.4S, V0.4S
+	WORD	$0x4e21d5ad // FADD V13.4S, V13.4S, V1.4S
+	WORD	$0x4e22d5ce // FADD V14.4S, V14.4S, V2.4S
+	WORD	$0x4e23d5ef // FADD V15.4S, V15.4S, V3.4S
+	VST1	[V12.S4, V13.S4, V14.S4, V15.S4], (R6)
+	ADD	R4, R6, R6
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD	$0x4e20d610 // FADD V16.4S, V16.4S, V0.4S
+	WORD	$0x4e21d631 // FADD V17.4S, V17.4S, V1.4S
+	WORD	$0x4e22d652 // FADD V18.4S, V18.4S, V2.4S
+	WORD	$0x4e23d673 // FADD V19.4S, V19.4S, V3.4S
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R6)
+	ADD	R4, R6, R6
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD	$0x4e20d694 // FADD V20.4S, V20.4S, V0.4S
+	WORD	$0x4e21d6b5 // FADD V21.4S, V21.4S, V1.4S
+	WORD	$0x4e22d6d6 // FADD V22.4S, V22.4S, V2.4S
+	WORD	$0x4e23d6f7 // FADD V23.4S, V23.4S, V3.4S
+	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R6)
+	ADD	R4, R6, R6
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD	$0x4e20d718 // FADD V24.4S, V24.4S, V0.4S
+	WORD	$0x4e21d739 // FADD V25.4S, V25.4S, V1.4S
+	WORD	$0x4e22d75a // FADD V26.4S, V26.4S, V2.4S
+	WORD	$0x4e23d77b // FADD V27.4S, V27.4S, V3.4S
+	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R6)
+	ADD	R4, R6, R6
+	VLD1	(R6), [V0.S4, V1.S4, V2.S4, V3.S4]
+	WORD	$0x4e20d79c // FADD V28.4S, V28.4S, V0.4S
+	WORD	$0x4e21d7bd // FADD V29.4S, V29.4S, V1.4S
+	WORD	$0x4e22d7de // FADD V30.4S, V30.4S, V2.4S
+	WORD	$0x4e23d7ff // FADD V31.4S, V31.4S, V3.4S
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R6)
+	RET
+overwrite:
+	VST1	[V8.S4, V9.S4, V10.S4, V11.S4], (R6)
+	ADD	R4, R6, R6
+	VST1	[V12.S4, V13.S4, V14.S4, V15.S4], (R6)
+	ADD	R4, R6, R6
+	VST1	[V16.S4, V17.S4, V18.S4, V19.S4], (R6)
+	ADD	R4, R6, R6
+	VST1	[V20.S4, V21.S4, V22.S4, V23.S4], (R6)
+	ADD	R4, R6, R6
+	VST1	[V24.S4, V25.S4, V26.S4, V27.S4], (R6)
+	ADD	R4, R6, R6
+	VST1	[V28.S4, V29.S4, V30.S4, V31.S4], (R6)
 	RET

@@ -35,3 +35,8 @@ func sgemmKernelBF16NEON(kp int, a, b *uint32, c *float32, ldc int, accumulate b
 
 //go:noescape
 func bf16PeakNEON(n int)
+
+// storeTile6x16NEON is the common store of the 6×16 kernels, reached from
+// them by a tail jump with the tile in registers (see kernels_arm64.s);
+// declared for the assembler's sake only, never called from Go.
+func storeTile6x16NEON()

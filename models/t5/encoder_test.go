@@ -137,13 +137,6 @@ func TestFluxPromptRuns(t *testing.T) {
 			continue
 		}
 		n++
-		// Under -short (the arm64 run under qemu) only the schnell run:
-		// with the NEON kernels the 512-token context of the long dev
-		// prompt is 1.27e-4 from the reference (amd64 and pure-Go paths:
-		// ≤ 7.8e-5), which is still being investigated (issue #9 note).
-		if testing.Short() && r.Model != "schnell" {
-			continue
-		}
 		f := golden.Open(t, "flux/"+r.File)
 		if ml := f.Metadata["max_length"]; ml != fmt.Sprint(r.MaxLength) {
 			t.Fatalf("%s: metadata max_length %q, meta.json %d", r.Name, ml, r.MaxLength)

@@ -1,7 +1,6 @@
 package t5
 
 import (
-	"fmt"
 	"math"
 	"testing"
 
@@ -99,11 +98,14 @@ func forward64(e *Encoder, ids []int) []float64 {
 
 // TestEncoderVsFloat64 measures, for every prompt of the Flux prompt runs,
 // the largest distance of this package's float32 encoder and of the
-// reference's float32 txt to the float64 encoder above. Both are rounding
-// only; the test fails when ours is more than twice the reference's own
-// (a bug, not rounding, would show as a distance far beyond torch's).
+// reference's float32 txt to the float64 encoder above: both are rounding
+// only. The reference (torch, fp32) is 2.6e-5 to 9.1e-5 from it; this
+// encoder 3.2e-5 to 5.4e-5 at every kernel level (AVX-512, AVX2, NEON,
+// pure Go; with GOAMD64=v3 too). The test fails above 7e-5, which caught a
+// NEON GEMM kernel that folded C into its FMA chain (1.15e-4 on the long
+// prompt, so 1.27e-4 from the reference: see asm.GemmKernel).
 func TestEncoderVsFloat64(t *testing.T) {
-	golden.SkipShort(t, "the float64 encoder over 512 tokens")
+	const bound = 7e-5
 	var meta struct {
 		Runs []struct {
 			Name, File, Conditioning, Prompt string
@@ -134,8 +136,8 @@ func TestEncoderVsFloat64(t *testing.T) {
 			between = max(between, math.Abs(float64(got.Data[i])-float64(ref[i])))
 		}
 		t.Logf("%s (%d tokens): max |ours − float64| %.3g, |torch − float64| %.3g, |ours − torch| %.3g", r.Name, len(ids), ours, torch, between)
-		if ours > 2*torch {
-			t.Errorf("%s: %s", r.Name, fmt.Sprintf("the encoder is %.3g from the float64 result, more than twice the reference's %.3g", ours, torch))
+		if ours > bound {
+			t.Errorf("%s: the encoder is %.3g from the float64 result (bound %g; the reference is %.3g from it)", r.Name, ours, bound, torch)
 		}
 	}
 }
