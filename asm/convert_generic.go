@@ -66,11 +66,16 @@ func bf16BytesToF32Generic(dst []float32, src []byte) {
 	}
 }
 
-// F8E4M3ToF32 converts len(dst) FP8 E4M3FN bytes to float32 via a 256-entry table.
-func F8E4M3ToF32(dst []float32, src []byte) {
+// f8E4M3ToF32Generic converts len(dst) FP8 E4M3FN bytes to float32 via a
+// 256-entry table: the pure-Go twin of the f8E4M3ToF32 kernels.
+func f8E4M3ToF32Generic(dst []float32, src []byte) {
 	for i := range dst {
 		dst[i] = e4m3Table[src[i]]
 	}
+}
+
+func f8E4M3ToF32GenericPtr(dst *float32, src *byte, n int) {
+	f8E4M3ToF32Generic(unsafe.Slice(dst, n), unsafe.Slice(src, n))
 }
 
 // F8E5M2ToF32 converts len(dst) FP8 E5M2 bytes to float32 via a 256-entry table.

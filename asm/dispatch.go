@@ -49,8 +49,8 @@ var (
 	siluBlock int
 	siluFn    func(dst, src *float32, n int)
 
-	f16Block, bf16Block int
-	f16Fn, bf16Fn       func(dst *float32, src *byte, n int)
+	f16Block, bf16Block, f8Block int
+	f16Fn, bf16Fn, f8Fn          func(dst *float32, src *byte, n int)
 )
 
 // Level returns the instruction-set level the kernels run at:
@@ -105,4 +105,5 @@ func installGeneric() {
 	geluMulBlock, geluMulFn = 1, geluMulGenericPtr
 	siluBlock, siluFn = 1, siluGenericPtr
 	bf16Block, bf16Fn = 1, bf16ToF32GenericPtr
+	f8Block, f8Fn = 1, f8E4M3ToF32GenericPtr
 }

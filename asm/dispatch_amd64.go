@@ -31,6 +31,7 @@ func install(name string) {
 		axpyBlock, axpyFn = 16, axpyAVX2
 		f16Block, f16Fn = 8, f16ToF32AVX2
 		bf16Block, bf16Fn = 8, bf16ToF32AVX2
+		f8Block, f8Fn = 8, f8E4M3ToF32AVX2
 		expBlock, expFn = 8, expAVX2
 		expSubColsBlock, expSubColsFn = 8, expSubColsAVX2
 		geluMulBlock, geluMulFn = 8, geluMulAVX2
@@ -50,6 +51,7 @@ func install(name string) {
 		axpyBlock, axpyFn = 32, axpyAVX512
 		f16Block, f16Fn = 16, f16ToF32AVX512
 		bf16Block, bf16Fn = 16, bf16ToF32AVX512
+		f8Block, f8Fn = 16, f8E4M3ToF32AVX512
 		expBlock, expFn = 16, expAVX512
 		expSubColsBlock, expSubColsFn = 16, expSubColsAVX512
 		geluMulBlock, geluMulFn = 16, geluMulAVX512

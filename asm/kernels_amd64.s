@@ -56,6 +56,13 @@ DATA expconsts<>+44(SB)/4, $0x0000007f
 DATA expconsts<>+48(SB)/4, $0x3f800000
 GLOBL expconsts<>(SB), RODATA|NOPTR, $52
 
+DATA f8consts<>+0(SB)/4, $0x80000000
+DATA f8consts<>+4(SB)/4, $0x0000007f
+DATA f8consts<>+8(SB)/4, $0x7b800000
+DATA f8consts<>+12(SB)/4, $0x00000001
+DATA f8consts<>+16(SB)/4, $0x7fc00000
+GLOBL f8consts<>(SB), RODATA|NOPTR, $20
+
 DATA geluconsts<>+0(SB)/4, $0x3f3504f3
 DATA geluconsts<>+4(SB)/4, $0x40800000
 DATA geluconsts<>+8(SB)/4, $0xc0800000
@@ -484,6 +491,43 @@ f16AVX2:
 	JNZ       f16AVX2
 
 doneAVX2f16:
+	VZEROUPPER
+	RET
+
+// func f8E4M3ToF32AVX2(dst *float32, src *byte, n int)
+// Requires: AVX, AVX2
+TEXT ·f8E4M3ToF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VPBROADCASTD f8consts<>+0(SB), Y0
+	VPBROADCASTD f8consts<>+4(SB), Y1
+	VPBROADCASTD f8consts<>+8(SB), Y2
+	VPBROADCASTD f8consts<>+12(SB), Y3
+	VPBROADCASTD f8consts<>+16(SB), Y4
+	SHRQ         $0x03, DX
+	JZ           doneAVX2f8
+
+f8AVX2:
+	VPMOVZXBD (CX), Y5
+	VPSLLD    $0x18, Y5, Y6
+	VPAND     Y0, Y6, Y6
+	VPAND     Y1, Y5, Y5
+	VPSLLD    $0x14, Y5, Y7
+	VMULPS    Y2, Y7, Y7
+	VPADDD    Y3, Y5, Y5
+	VPSLLD    $0x18, Y5, Y5
+	VPSRAD    $0x09, Y5, Y5
+	VPAND     Y4, Y5, Y5
+	VPOR      Y5, Y7, Y7
+	VPOR      Y6, Y7, Y7
+	VMOVUPS   Y7, (AX)
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000020, AX
+	DECQ      DX
+	JNZ       f8AVX2
+
+doneAVX2f8:
 	VZEROUPPER
 	RET
 
@@ -1447,6 +1491,43 @@ f16AVX512:
 	JNZ       f16AVX512
 
 doneAVX512f16:
+	VZEROUPPER
+	RET
+
+// func f8E4M3ToF32AVX512(dst *float32, src *byte, n int)
+// Requires: AVX, AVX512F
+TEXT ·f8E4M3ToF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+16(FP), DX
+	VPBROADCASTD f8consts<>+0(SB), Z0
+	VPBROADCASTD f8consts<>+4(SB), Z1
+	VPBROADCASTD f8consts<>+8(SB), Z2
+	VPBROADCASTD f8consts<>+12(SB), Z3
+	VPBROADCASTD f8consts<>+16(SB), Z4
+	SHRQ         $0x04, DX
+	JZ           doneAVX512f8
+
+f8AVX512:
+	VPMOVZXBD (CX), Z5
+	VPSLLD    $0x18, Z5, Z6
+	VPANDD    Z0, Z6, Z6
+	VPANDD    Z1, Z5, Z5
+	VPSLLD    $0x14, Z5, Z7
+	VMULPS    Z2, Z7, Z7
+	VPADDD    Z3, Z5, Z5
+	VPSLLD    $0x18, Z5, Z5
+	VPSRAD    $0x09, Z5, Z5
+	VPANDD    Z4, Z5, Z5
+	VPORD     Z5, Z7, Z7
+	VPORD     Z6, Z7, Z7
+	VMOVUPS   Z7, (AX)
+	ADDQ      $0x00000010, CX
+	ADDQ      $0x00000040, AX
+	DECQ      DX
+	JNZ       f8AVX512
+
+doneAVX512f8:
 	VZEROUPPER
 	RET
 

@@ -39,6 +39,11 @@ func bf16ToF32AVX2(dst *float32, src *byte, n int)
 //go:noescape
 func f16ToF32AVX2(dst *float32, src *byte, n int)
 
+// f8E4M3ToF32AVX2 converts n FP8 E4M3FN values (n a multiple of 8) to float32.
+//
+//go:noescape
+func f8E4M3ToF32AVX2(dst *float32, src *byte, n int)
+
 // packGatherAVX2 packs 16 rows of stride ld, kc columns, into a p-major panel (see avogen).
 //
 //go:noescape
@@ -103,6 +108,11 @@ func bf16ToF32AVX512(dst *float32, src *byte, n int)
 //
 //go:noescape
 func f16ToF32AVX512(dst *float32, src *byte, n int)
+
+// f8E4M3ToF32AVX512 converts n FP8 E4M3FN values (n a multiple of 16) to float32.
+//
+//go:noescape
+func f8E4M3ToF32AVX512(dst *float32, src *byte, n int)
 
 // packGatherAVX512 packs 32 rows of stride ld, kc columns, into a p-major panel (see avogen).
 //

@@ -220,6 +220,33 @@ func TestBF16AllValues(t *testing.T) {
 	})
 }
 
+// TestF8E4M3Kernels checks the conversion kernels against the table (the
+// pure-Go twin) for every byte value, at every level, over lengths that
+// leave remainders for the scalar tail and at unaligned starts.
+func TestF8E4M3Kernels(t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		src := make([]byte, 256*3+7)
+		for i := range src {
+			src[i] = byte(i*37 + i/256)
+		}
+		for _, n := range []int{1, 7, 8, 15, 16, 17, 33, 256, 775} {
+			for _, off := range []int{0, 1, 3} {
+				if off+n > len(src) {
+					continue
+				}
+				got, want := make([]float32, n), make([]float32, n)
+				F8E4M3ToF32(got, src[off:off+n])
+				f8E4M3ToF32Generic(want, src[off:off+n])
+				for i := range got {
+					if !sameFloat(got[i], want[i]) {
+						t.Fatalf("n=%d off=%d: byte %#02x gave %v (%#08x), want %v", n, off, src[off+i], got[i], math.Float32bits(got[i]), want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestF8 checks the f8 tables against the scalar decoders and a few
 // known values of the OCP FP8 formats.
 func TestF8(t *testing.T) {
@@ -385,4 +412,26 @@ func BenchmarkExp(b *testing.B) {
 			b.ReportMetric(float64(b.N*len(x))/time.Since(t0).Seconds()/1e9, "Gexp/s")
 		})
 	}
+}
+
+// BenchmarkF8E4M3ToF32 converts 1 Mi fp8 weights (a layer's worth) at the
+// installed level and with the table (the pure-Go twin).
+func BenchmarkF8E4M3ToF32(b *testing.B) {
+	src := make([]byte, 1<<20)
+	for i := range src {
+		src[i] = byte(i * 37)
+	}
+	dst := make([]float32, len(src))
+	b.Run("kernel", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			F8E4M3ToF32(dst, src)
+		}
+	})
+	b.Run("table", func(b *testing.B) {
+		b.SetBytes(int64(len(src)))
+		for b.Loop() {
+			f8E4M3ToF32Generic(dst, src)
+		}
+	})
 }

@@ -10,12 +10,13 @@ import (
 // of 128, MLP 12288, context 4096) over the tokens of a 512×512 schnell
 // image (1024 image + 256 text), with one double and two single blocks
 // instead of 19 and 38 (the per-block work is the same; profile with
-// -cpuprofile to see the per-op shares). Reports GFLOP/s from
-// Config.FLOPs.
+// -cpuprofile to see the per-op shares), with weights stored as fp8 e4m3
+// (benchDType), the dtype of the files most people run. Reports GFLOP/s
+// from Config.FLOPs.
 func BenchmarkForward512(b *testing.B) {
 	cfg := SchnellConfig()
 	cfg.Depth, cfg.DepthSingleBlocks = 1, 2
-	m, err := NewRandom(cfg, tensor.BF16, 1)
+	m, err := NewRandom(cfg, benchDType, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -38,3 +39,6 @@ func BenchmarkForward512(b *testing.B) {
 	}
 	b.ReportMetric(cfg.FLOPs(n, l)/1e9*float64(b.N)/b.Elapsed().Seconds(), "GFLOP/s")
 }
+
+// benchDType is the stored dtype of BenchmarkForward512's weights.
+var benchDType = tensor.F8E4M3

@@ -45,6 +45,10 @@ func main() {
 	}
 	DATA(4*len(expTable), U32(127))
 	DATA(4*len(expTable)+4, U32(math.Float32bits(1)))
+	f8Consts = GLOBL("f8consts", RODATA|NOPTR)
+	for i, c := range f8Table {
+		DATA(4*i, U32(c))
+	}
 	geluConsts = GLOBL("geluconsts", RODATA|NOPTR)
 	for i, c := range geluTable {
 		DATA(4*i, U32(math.Float32bits(c)))
@@ -57,6 +61,7 @@ func main() {
 		axpy(s)
 		bf16ToF32(s)
 		f16ToF32(s)
+		f8E4M3ToF32(s)
 		packGather(s)
 		packGatherMR(s)
 		exp(s)
@@ -351,6 +356,76 @@ func bf16ToF32(s isa) {
 	VZEROUPPER()
 	RET()
 }
+
+// f8E4M3ToF32 emits the FP8 E4M3FN -> float32 conversion (the OCP format
+// of fp8 checkpoints: bias 7, no infinities, 0x7F and 0xFF NaN), exact,
+// for n a multiple of lanes. With each byte b = s·eeee·mmm widened to 32
+// bits (VPMOVZXBD):
+//
+//   - the magnitude bits (b & 0x7F) << 20, read as a float32, are
+//     2^(e−127)·(1 + m/8), or for e = 0 the float32 subnormal m·2^−129;
+//     one multiply by 2^120 turns both into the E4M3 value exactly;
+//   - the sign is b << 24 & 0x80000000;
+//   - the NaN magnitude 0x7F: y = ((b & 0x7F) + 1) << 24 has bit 31 set
+//     for it alone, so the arithmetic shift y >> 9 masked with 0x7FC00000
+//     is 0x7FC00000 there and 0 elsewhere; OR-ed in, it makes 480 a NaN.
+//
+// Fourteen vector instructions for 16 values, where the scalar table
+// lookup (the pure-Go twin) costs a load and a store each.
+func f8E4M3ToF32(s isa) {
+	text("f8E4M3ToF32"+s.name, "func(dst *float32, src *byte, n int)")
+	Doc(fmt.Sprintf("f8E4M3ToF32%s converts n FP8 E4M3FN values (n a multiple of %d) to float32.", s.name, s.lanes))
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	and := func(a, b, d Op) { VPAND(a, b, d) }
+	or := func(a, b, d Op) { VPOR(a, b, d) }
+	if s.lanes == 16 { // AVX-512F spells them with the element size
+		and = func(a, b, d Op) { VPANDD(a, b, d) }
+		or = func(a, b, d Op) { VPORD(a, b, d) }
+	}
+	c := func(i int) VecVirtual {
+		v := s.vec()
+		VPBROADCASTD(f8Consts.Offset(4*i), v)
+		return v
+	}
+	sign, low7, scale, one, nan := c(0), c(1), c(2), c(3), c(4)
+	SHRQ(U8(log2(s.lanes)), n)
+	JZ(LabelRef("done" + s.name + "f8"))
+	Label("f8" + s.name)
+	b := s.vec()
+	VPMOVZXBD(Mem{Base: src}, b)
+	sg := s.vec()
+	VPSLLD(U8(24), b, sg)
+	and(sign, sg, sg)
+	m := s.vec()
+	and(low7, b, m)
+	f := s.vec()
+	VPSLLD(U8(20), m, f)
+	VMULPS(scale, f, f)
+	y := s.vec()
+	VPADDD(one, m, y)
+	VPSLLD(U8(24), y, y)
+	VPSRAD(U8(9), y, y)
+	and(nan, y, y)
+	or(y, f, f)
+	or(sg, f, f)
+	VMOVUPS(f, Mem{Base: dst})
+	ADDQ(U32(s.lanes), src)
+	ADDQ(U32(4*s.lanes), dst)
+	DECQ(n)
+	JNZ(LabelRef("f8" + s.name))
+	Label("done" + s.name + "f8")
+	VZEROUPPER()
+	RET()
+}
+
+// Constants of f8E4M3ToF32: the sign bit, the magnitude mask, 2^120 (as
+// float32 bits), 1 and the quiet-NaN bits.
+var (
+	f8Consts Mem
+	f8Table  = []uint32{0x80000000, 0x7F, 0x7B800000, 1, 0x7FC00000}
+)
 
 // f16ToF32 emits the IEEE half -> float32 conversion with VCVTPH2PS (F16C
 // for YMM, AVX-512F for ZMM); exact for every input including subnormals,
