@@ -2,6 +2,8 @@ package nn
 
 import (
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/godiffusion/godiffusion/tensor"
 )
@@ -13,9 +15,24 @@ import (
 // with queries projected from x and keys and values from a context (x
 // itself for self-attention). Heads split the projected width into Heads
 // slices of D channels.
+//
+// For cross-attention the keys and values depend on the context alone,
+// which a sampler passes unchanged at every step of a request (the text
+// encoding), so the layer remembers those of the last context it saw and
+// reuses them while the context is the same (compared value by value).
 type Attention struct {
 	Q, K, V, Out *Linear
 	Heads        int
+
+	memo kvMemo
+}
+
+// kvMemo is a cross-attention layer's K and V of the last context.
+type kvMemo struct {
+	mu      sync.Mutex
+	shape   []int
+	context []float32 // a copy of the context k and v were computed from
+	k, v    *tensor.Tensor
 }
 
 // LoadAttention loads a diffusers Attention module: prefix+"to_q.",
@@ -49,7 +66,29 @@ func (a *Attention) Forward(x, context *tensor.Tensor, causal bool) *tensor.Tens
 		panic(fmt.Sprintf("nn.Attention: x %s and context %s must be [B, L, C] with the same B", tensor.ShapeString(x.Shape), tensor.ShapeString(context.Shape)))
 	}
 	q := a.Q.Forward(x)
-	k := a.K.Forward(context)
-	v := a.V.Forward(context)
+	var k, v *tensor.Tensor
+	if context == x {
+		k, v = a.K.Forward(context), a.V.Forward(context)
+	} else {
+		k, v = a.contextKV(context)
+	}
 	return a.Out.Forward(tensor.Attention(q, k, v, a.Heads, causal))
+}
+
+// contextKV returns K(context) and V(context), from the memo when the
+// context equals the last one; the tensors are shared and read only.
+func (a *Attention) contextKV(context *tensor.Tensor) (k, v *tensor.Tensor) {
+	m := &a.memo
+	m.mu.Lock()
+	if slices.Equal(m.shape, context.Shape) && slices.Equal(m.context, context.Data) {
+		k, v = m.k, m.v
+		m.mu.Unlock()
+		return k, v
+	}
+	m.mu.Unlock()
+	k, v = a.K.Forward(context), a.V.Forward(context)
+	m.mu.Lock()
+	m.shape, m.context, m.k, m.v = slices.Clone(context.Shape), slices.Clone(context.Data), k, v
+	m.mu.Unlock()
+	return k, v
 }
