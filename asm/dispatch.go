@@ -27,6 +27,7 @@ var (
 	bf16Kernel           func(kp int, a, b *uint32, c *float32, ldc int, accumulate bool)
 	bf16StridedA         func(kp int, a *uint32, lda int, b *uint32, c *float32, ldc int, accumulate bool) // nil: not provided
 	pairsFn              func(dst *uint32, src *float32, qn, nv int)                                       // tiles of 16·nv; nil: not provided
+	pairs12Fn            func(dst *uint32, src *float32, qn int)                                           // tiles of 12; nil: not provided
 	roundPairsFn         func(dst *uint32, src *float32, n, ahead int)                                     // n blocks of 32 floats; nil: not provided
 	peakBF16FlopsPerIter int
 	peakBF16Fn           func(n int)
@@ -96,6 +97,7 @@ func installGeneric() {
 	bf16MR, bf16NR, bf16Kernel = genericBF16MR, genericBF16NR, sgemmKernelBF16GenericPtr
 	bf16StridedA, bf16Rounding = sgemmKernelBF16StridedAGenericPtr, "fma-rne"
 	bf16Name, pairsFn, roundPairsFn = "generic (pure Go, 4×4)", nil, nil
+	pairs12Fn = nil
 	peakBF16FlopsPerIter, peakBF16Fn = genericBF16PeakFlops, bf16PeakGeneric
 	dotBlock, dotFn = 1, dotGenericPtr
 	axpyBlock, axpyFn = 1, axpyGenericPtr

@@ -42,6 +42,7 @@ func install(name string) {
 		bf16MR, bf16NR, bf16Kernel = 12, 32, sgemmKernelBF16AVX512
 		bf16StridedA = sgemmKernelBF16StridedAAVX512
 		bf16Name, pairsFn, roundPairsFn = "avx512bf16 (VDPBF16PS, 12×32)", pairsBF16AVX512, roundPairsBF16AVX512
+		pairs12Fn = pairs12BF16AVX512
 		peakBF16FlopsPerIter, peakBF16Fn = 24*64, bf16PeakAVX512
 	case "avx512":
 		gemmMR, gemmNR, gemmKernel = 12, 32, sgemmKernelAVX512

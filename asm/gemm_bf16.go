@@ -111,7 +111,7 @@ func RoundPairsBF16Prefetch(dst []uint32, src []float32, ahead int) {
 // dst[q·tile + i] = bf16(src[2q·tile + i]) | bf16(src[(2q+1)·tile + i])<<16
 // for q < ⌈kc/2⌉ (the missing row of an odd kc is zero), each value rounded
 // by FloatToBFloat. Uses VCVTNE2PS2BF16 for tiles of a multiple of 16
-// with AVX512-BF16.
+// and for tiles of 12 (the 12×32 kernel's A panels) with AVX512-BF16.
 func PackPairsBF16(dst []uint32, src []float32, kc, tile int) {
 	qn := (kc + 1) / 2
 	if qn == 0 {
@@ -120,9 +120,13 @@ func PackPairsBF16(dst []uint32, src []float32, kc, tile int) {
 	_ = dst[qn*tile-1]
 	_ = src[kc*tile-1]
 	full := kc / 2
-	if pairsFn != nil && tile%16 == 0 && full > 0 {
+	switch {
+	case full == 0:
+	case pairsFn != nil && tile%16 == 0:
 		pairsFn(&dst[0], &src[0], full, tile/16)
-	} else {
+	case pairs12Fn != nil && tile == 12:
+		pairs12Fn(&dst[0], &src[0], full)
+	default:
 		pairsBF16Generic(dst[:full*tile], src[:2*full*tile], full, tile)
 	}
 	if kc%2 == 1 {

@@ -119,7 +119,7 @@ func TestPackPairsBF16(t *testing.T) {
 		math.Float32frombits(0x7f800001), math.MaxFloat32, 3.3895314e38}
 	forEachLevel(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(13, 14))
-		for _, tc := range [][2]int{{1, 32}, {2, 32}, {7, 32}, {64, 32}, {5, 12}, {6, 4}, {3, 16}, {9, 48}} {
+		for _, tc := range [][2]int{{1, 32}, {2, 32}, {7, 32}, {64, 32}, {5, 12}, {2, 12}, {64, 12}, {6, 4}, {3, 16}, {9, 48}} {
 			kc, tile := tc[0], tc[1]
 			src := randSlice(r, kc*tile)
 			for i := range src {

@@ -2652,6 +2652,36 @@ donePairs:
 	VZEROUPPER
 	RET
 
+// func pairs12BF16AVX512(dst *uint32, src *float32, qn int)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·pairs12BF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ      dst+0(FP), DI
+	MOVQ      src+8(FP), SI
+	MOVQ      qn+16(FP), AX
+	MOVL      $0x00000fff, DX
+	KMOVW     DX, K1
+	VMOVDQU64 pairinterleave<>+0(SB), Z31
+	TESTQ     AX, AX
+	JZ        donePairs12
+
+rowPairs12:
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS.Z 48(SI), K1, Z1
+
+	// VCVTNE2PS2BF16 Z2, Z1, Z0
+	LONG      $0x4877f262
+	WORD      $0xd072
+	VPERMW    Z2, Z31, Z2
+	VMOVDQU32 Z2, K1, (DI)
+	ADDQ      $0x60, SI
+	ADDQ      $0x30, DI
+	DECQ      AX
+	JNZ       rowPairs12
+
+donePairs12:
+	VZEROUPPER
+	RET
+
 // func roundPairsBF16AVX512(dst *uint32, src *float32, n int, ahead int)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·roundPairsBF16AVX512(SB), NOSPLIT, $0-32

@@ -164,6 +164,11 @@ func bf16PeakAVX512(n int)
 //go:noescape
 func pairsBF16AVX512(dst *uint32, src *float32, qn int, nv int)
 
+// pairs12BF16AVX512 rounds qn pairs of float32 panel rows of 12 values to bf16 pairs (see avogen).
+//
+//go:noescape
+func pairs12BF16AVX512(dst *uint32, src *float32, qn int)
+
 // roundPairsBF16AVX512 rounds n blocks of 32 consecutive floats to 16 bf16 pairs each, prefetching src+ahead bytes into L2 (see avogen).
 //
 //go:noescape

@@ -14,8 +14,11 @@ import (
 // than the slab held, reset replaces it by one of the high-water size, and
 // the Model keeps the slab from one Forward to the next, so a sampling run
 // allocates its activations in its first step and the slab is the size
-// of the hungriest block (11 rows of [tokens, hidden]: the single block's
-// fused linear1 output, its normalised input, q, k and v).
+// of the hungriest block: at the real sizes a double block's qkv, q, k, v
+// and attention (7 rows of [all tokens, hidden]) with the image stream's
+// projection, normalised input and MLP state (6 rows of [image tokens,
+// hidden]), 186 MB at 512×512; a single block needs 11 rows of [all
+// tokens, hidden] (fused linear1 output, normalised input, q, k, v).
 //
 // Without it a 512×512 schnell step allocated ~7 GB of short-lived
 // activations; the Go runtime handed the freed pages back to the

@@ -28,6 +28,15 @@ func BenchmarkForwardSD15(b *testing.B) {
 	for i := range ctx.Data {
 		ctx.Data[i] = float32(i%11)*0.05 - 0.25
 	}
+	// UNET_PRECISION=bf16 runs the passes in bf16 (tensor.SetPrecision).
+	if p := os.Getenv("UNET_PRECISION"); p != "" {
+		prec, err := tensor.ParsePrecision(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer tensor.SetPrecision(tensor.DefaultPrecision())
+		tensor.SetPrecision(prec)
+	}
 	// UNET_PROFILE=file profiles the passes only, not building the weights.
 	if path := os.Getenv("UNET_PROFILE"); path != "" {
 		f, err := os.Create(path)

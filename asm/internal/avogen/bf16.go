@@ -266,6 +266,38 @@ func pairsBF16() {
 	RET()
 }
 
+// pairs12BF16 emits the same pair packing for panels 12 wide (the A
+// panels of the 12×32 kernel: weights of convolutions and of GemmWLeft),
+// one pair of rows per step: the two rows are loaded into the low 12
+// lanes (K1 = 0x0FFF, the rest zeroed), converted and interleaved as in
+// pairsBF16, and the 12 pairs stored under the same mask.
+func pairs12BF16() {
+	text("pairs12BF16AVX512", "func(dst *uint32, src *float32, qn int)")
+	Doc("pairs12BF16AVX512 rounds qn pairs of float32 panel rows of 12 values to bf16 pairs (see avogen).")
+	dst, src, qn := RDI, RSI, RAX
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("qn"), qn)
+	MOVL(U32(0x0FFF), EDX)
+	KMOVW(EDX, K1)
+	VMOVDQU64(pairInterleave, Z31)
+	TESTQ(qn, qn)
+	JZ(LabelRef("donePairs12"))
+	Label("rowPairs12")
+	VMOVUPS_Z(Mem{Base: src}, K1, Z0)
+	VMOVUPS_Z(Mem{Base: src, Disp: 48}, K1, Z1)
+	raw("VCVTNE2PS2BF16 Z2, Z1, Z0", vcvtne2ps2bf16(2, 1, 0))
+	VPERMW(Z2, Z31, Z2)
+	VMOVDQU32(Z2, K1, Mem{Base: dst})
+	ADDQ(U8(96), src)
+	ADDQ(U8(48), dst)
+	DECQ(qn)
+	JNZ(LabelRef("rowPairs12"))
+	Label("donePairs12")
+	VZEROUPPER()
+	RET()
+}
+
 // roundPairsBF16 emits the rounding of a row-major float32 row to bf16
 // pairs in place order, 32 floats (16 pairs) per step:
 //
@@ -313,5 +345,6 @@ func bf16Kernels() {
 	sgemmKernelBF16(true)
 	bf16Peak()
 	pairsBF16()
+	pairs12BF16()
 	roundPairsBF16()
 }
