@@ -338,23 +338,12 @@ func axpy(s isa) {
 func bf16ToF32(s isa) {
 	text("bf16ToF32"+s.name, "func(dst *float32, src *byte, n int)")
 	Doc(fmt.Sprintf("bf16ToF32%s widens n bfloat16 values (n a multiple of %d) to float32.", s.name, s.lanes))
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	n := Load(Param("n"), GP64())
-	SHRQ(U8(log2(s.lanes)), n)
-	JZ(LabelRef("done" + s.name + "bf16"))
-	Label("bf16" + s.name)
-	t := s.vec()
-	VPMOVZXWD(Mem{Base: src}, t)
-	VPSLLD(U8(16), t, t)
-	VMOVUPS(t, Mem{Base: dst})
-	ADDQ(U32(2*s.lanes), src)
-	ADDQ(U32(4*s.lanes), dst)
-	DECQ(n)
-	JNZ(LabelRef("bf16" + s.name))
-	Label("done" + s.name + "bf16")
-	VZEROUPPER()
-	RET()
+	unaryLoop(s, "bf16", 2, nil, func(dst, src Register) {
+		t := s.vec()
+		VPMOVZXWD(Mem{Base: src}, t)
+		VPSLLD(U8(16), t, t)
+		VMOVUPS(t, Mem{Base: dst})
+	})
 }
 
 // f8E4M3ToF32 emits the FP8 E4M3FN -> float32 conversion (the OCP format
@@ -375,49 +364,41 @@ func bf16ToF32(s isa) {
 func f8E4M3ToF32(s isa) {
 	text("f8E4M3ToF32"+s.name, "func(dst *float32, src *byte, n int)")
 	Doc(fmt.Sprintf("f8E4M3ToF32%s converts n FP8 E4M3FN values (n a multiple of %d) to float32.", s.name, s.lanes))
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	n := Load(Param("n"), GP64())
 	and := func(a, b, d Op) { VPAND(a, b, d) }
 	or := func(a, b, d Op) { VPOR(a, b, d) }
 	if s.lanes == 16 { // AVX-512F spells them with the element size
 		and = func(a, b, d Op) { VPANDD(a, b, d) }
 		or = func(a, b, d Op) { VPORD(a, b, d) }
 	}
-	c := func(i int) VecVirtual {
-		v := s.vec()
-		VPBROADCASTD(f8Consts.Offset(4*i), v)
-		return v
+	var sign, low7, scale, one, nan VecVirtual
+	setup := func() {
+		c := func(i int) VecVirtual {
+			v := s.vec()
+			VPBROADCASTD(f8Consts.Offset(4*i), v)
+			return v
+		}
+		sign, low7, scale, one, nan = c(0), c(1), c(2), c(3), c(4)
 	}
-	sign, low7, scale, one, nan := c(0), c(1), c(2), c(3), c(4)
-	SHRQ(U8(log2(s.lanes)), n)
-	JZ(LabelRef("done" + s.name + "f8"))
-	Label("f8" + s.name)
-	b := s.vec()
-	VPMOVZXBD(Mem{Base: src}, b)
-	sg := s.vec()
-	VPSLLD(U8(24), b, sg)
-	and(sign, sg, sg)
-	m := s.vec()
-	and(low7, b, m)
-	f := s.vec()
-	VPSLLD(U8(20), m, f)
-	VMULPS(scale, f, f)
-	y := s.vec()
-	VPADDD(one, m, y)
-	VPSLLD(U8(24), y, y)
-	VPSRAD(U8(9), y, y)
-	and(nan, y, y)
-	or(y, f, f)
-	or(sg, f, f)
-	VMOVUPS(f, Mem{Base: dst})
-	ADDQ(U32(s.lanes), src)
-	ADDQ(U32(4*s.lanes), dst)
-	DECQ(n)
-	JNZ(LabelRef("f8" + s.name))
-	Label("done" + s.name + "f8")
-	VZEROUPPER()
-	RET()
+	unaryLoop(s, "f8", 1, setup, func(dst, src Register) {
+		b := s.vec()
+		VPMOVZXBD(Mem{Base: src}, b)
+		sg := s.vec()
+		VPSLLD(U8(24), b, sg)
+		and(sign, sg, sg)
+		m := s.vec()
+		and(low7, b, m)
+		f := s.vec()
+		VPSLLD(U8(20), m, f)
+		VMULPS(scale, f, f)
+		y := s.vec()
+		VPADDD(one, m, y)
+		VPSLLD(U8(24), y, y)
+		VPSRAD(U8(9), y, y)
+		and(nan, y, y)
+		or(y, f, f)
+		or(sg, f, f)
+		VMOVUPS(f, Mem{Base: dst})
+	})
 }
 
 // Constants of f8E4M3ToF32: the sign bit, the magnitude mask, 2^120 (as
@@ -433,22 +414,11 @@ var (
 func f16ToF32(s isa) {
 	text("f16ToF32"+s.name, "func(dst *float32, src *byte, n int)")
 	Doc(fmt.Sprintf("f16ToF32%s converts n binary16 values (n a multiple of %d) to float32.", s.name, s.lanes))
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	n := Load(Param("n"), GP64())
-	SHRQ(U8(log2(s.lanes)), n)
-	JZ(LabelRef("done" + s.name + "f16"))
-	Label("f16" + s.name)
-	t := s.vec()
-	VCVTPH2PS(Mem{Base: src}, t)
-	VMOVUPS(t, Mem{Base: dst})
-	ADDQ(U32(2*s.lanes), src)
-	ADDQ(U32(4*s.lanes), dst)
-	DECQ(n)
-	JNZ(LabelRef("f16" + s.name))
-	Label("done" + s.name + "f16")
-	VZEROUPPER()
-	RET()
+	unaryLoop(s, "f16", 2, nil, func(dst, src Register) {
+		t := s.vec()
+		VCVTPH2PS(Mem{Base: src}, t)
+		VMOVUPS(t, Mem{Base: dst})
+	})
 }
 
 func log2(n int) int {
@@ -534,23 +504,12 @@ var (
 func exp(s isa) {
 	text("exp"+s.name, "func(dst, src *float32, n int)")
 	Doc(fmt.Sprintf("exp%s computes dst[i] = e^src[i] for n a multiple of %d (inputs clamped to [-87.34, 88.38]).", s.name, s.lanes))
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	n := Load(Param("n"), GP64())
-	SHRQ(U8(log2(s.lanes)), n)
-	JZ(LabelRef("done" + s.name + "exp"))
-	Label("exp" + s.name)
-	x := s.vec()
-	VMOVUPS(Mem{Base: src}, x)
-	p := expOf(s, x)
-	VMOVUPS(p, Mem{Base: dst})
-	ADDQ(U32(4*s.lanes), src)
-	ADDQ(U32(4*s.lanes), dst)
-	DECQ(n)
-	JNZ(LabelRef("exp" + s.name))
-	Label("done" + s.name + "exp")
-	VZEROUPPER()
-	RET()
+	unaryLoop(s, "exp", 4, nil, func(dst, src Register) {
+		x := s.vec()
+		VMOVUPS(Mem{Base: src}, x)
+		p := expOf(s, x)
+		VMOVUPS(p, Mem{Base: dst})
+	})
 }
 
 // expOf emits the body of exp on the vector x (which it overwrites) and
@@ -651,28 +610,42 @@ func expSubCols(s isa) {
 func silu(s isa) {
 	text("silu"+s.name, "func(dst, src *float32, n int)")
 	Doc(fmt.Sprintf("silu%s computes dst[i] = src[i]/(1 + e^(−src[i])) for n a multiple of %d.", s.name, s.lanes))
+	unaryLoop(s, "silu", 4, nil, func(dst, src Register) {
+		x := s.vec()
+		VMOVUPS(Mem{Base: src}, x)
+		t := s.vec()
+		VXORPS(t, t, t)
+		VSUBPS(x, t, t) // −x
+		e := expOf(s, t)
+		one := s.vec()
+		VBROADCASTSS(expConsts.Offset(4*(len(expTable)+1)), one)
+		VADDPS(one, e, e)
+		VDIVPS(e, x, x)
+		VMOVUPS(x, Mem{Base: dst})
+	})
+}
+
+// unaryLoop emits the body of an elementwise kernel func(dst *float32,
+// src *T, n int), n a multiple of lanes: after setup (constants kept in
+// registers, or nil) a loop named tag+s.name runs step on the vector at
+// dst and src n/lanes times, advancing src by srcSize·lanes bytes and dst
+// by 4·lanes.
+func unaryLoop(s isa, tag string, srcSize int, setup func(), step func(dst, src Register)) {
 	dst := Load(Param("dst"), GP64())
 	src := Load(Param("src"), GP64())
 	n := Load(Param("n"), GP64())
+	if setup != nil {
+		setup()
+	}
 	SHRQ(U8(log2(s.lanes)), n)
-	JZ(LabelRef("done" + s.name + "silu"))
-	Label("silu" + s.name)
-	x := s.vec()
-	VMOVUPS(Mem{Base: src}, x)
-	t := s.vec()
-	VXORPS(t, t, t)
-	VSUBPS(x, t, t) // −x
-	e := expOf(s, t)
-	one := s.vec()
-	VBROADCASTSS(expConsts.Offset(4*(len(expTable)+1)), one)
-	VADDPS(one, e, e)
-	VDIVPS(e, x, x)
-	VMOVUPS(x, Mem{Base: dst})
-	ADDQ(U32(4*s.lanes), src)
+	JZ(LabelRef("done" + s.name + tag))
+	Label(tag + s.name)
+	step(dst, src)
+	ADDQ(U32(srcSize*s.lanes), src)
 	ADDQ(U32(4*s.lanes), dst)
 	DECQ(n)
-	JNZ(LabelRef("silu" + s.name))
-	Label("done" + s.name + "silu")
+	JNZ(LabelRef(tag + s.name))
+	Label("done" + s.name + tag)
 	VZEROUPPER()
 	RET()
 }
