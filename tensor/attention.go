@@ -151,7 +151,7 @@ func roundUp(n, m int) int { return (n + m - 1) / m * m }
 // packKV packs every (batch, head) of k as A panels (strips of mr keys,
 // each D columns of mr values: a[p·mr + i] = k[i, p]) and of vᵀ as A
 // panels (strips of mr channels, each lkPad columns of mr values:
-// a[j·mr + i] = v[j, i]), zero-padded to whole tiles. The panels are
+// a[j·mr + i] = v[j, i]), vᵀ zero-padded to whole tiles. The panels are
 // pooled scratch (getScratch): release hands them back once the products
 // that read them are done.
 func (pl *attnPlan) packKV(k, v *Tensor) (kp, vp [][]float32, release func()) {
@@ -166,8 +166,10 @@ func (pl *attnPlan) packKV(k, v *Tensor) (kp, vp [][]float32, release func()) {
 			base := bi*lk*c + h*d
 			bufs[2*t], bufs[2*t+1] = getScratch(pl.lkPad*d), getScratch(pl.dPad*pl.lkPad)
 			kt, vt := *bufs[2*t], *bufs[2*t+1]
-			clear(kt[lk/mr*mr*d:]) // the last strip holds the padding keys
-			clear(vt)              // channel and key padding are spread through vᵀ's strips
+			// kᵀ's padding keys need no zeros (their weights are cleared
+			// after the scores, see weights); vᵀ's padding must be zero,
+			// since a weight of 0 times a NaN left in the pool is NaN.
+			clear(vt)
 			for j := range lk {
 				kstrip := kt[(j/mr)*d*mr+j%mr:]
 				for p, x := range k.Data[base+j*c : base+j*c+d] {

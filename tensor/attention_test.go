@@ -90,20 +90,26 @@ func TestAttention(t *testing.T) {
 }
 
 // TestAttentionInto checks that AttentionInto overwrites all of a dirty
-// output and that the pooled scratch its key and value panels come from
-// is cleared where the panels pad: every pool size class is filled with
-// NaN first, so a padding value left over would poison the result.
+// output and that nothing of the pooled scratch its key and value panels
+// come from leaks into the result where the panels pad: every pool size
+// class is filled with NaN first, so a padding value that mattered would
+// poison the result (causal and not: the two ways weights are made).
 func TestAttentionInto(t *testing.T) {
-	for _, c := range []struct{ b, lq, lk, heads, d int }{
-		{1, 5, 7, 3, 2},
-		{2, 64, 77, 8, 5},
-		{1, 300, 700, 2, 40},
-		{1, 70, 13, 1, 130},
+	for _, c := range []struct {
+		b, lq, lk, heads, d int
+		causal              bool
+	}{
+		{1, 5, 7, 3, 2, false},
+		{2, 64, 77, 8, 5, false},
+		{1, 300, 700, 2, 40, false},
+		{1, 70, 13, 1, 130, false},
+		{1, 77, 77, 4, 16, true},
+		{1, 600, 600, 2, 8, true},
 	} {
 		q := randTensor(71, 2, 0, c.b, c.lq, c.heads*c.d)
 		k := randTensor(72, 2, 0.5, c.b, c.lk, c.heads*c.d)
 		v := randTensor(73, 1, 0, c.b, c.lk, c.heads*c.d)
-		want := Attention(q, k, v, c.heads, false)
+		want := Attention(q, k, v, c.heads, c.causal)
 		var poisoned []*[]float32
 		for n := 1; n <= 1<<20; n *= 2 {
 			for range 2 * c.b * c.heads {
@@ -121,9 +127,9 @@ func TestAttentionInto(t *testing.T) {
 		for i := range out.Data {
 			out.Data[i] = float32(math.NaN())
 		}
-		AttentionInto(out, q, k, v, c.heads, AttentionOptions{})
-		name := fmt.Sprintf("b%d_q%d_k%d_h%d_d%d", c.b, c.lq, c.lk, c.heads, c.d)
-		assertClose(t, name, out.Data, attentionRef(q, k, v, c.heads, false), 2e-6, 1e-5)
+		AttentionInto(out, q, k, v, c.heads, AttentionOptions{Causal: c.causal})
+		name := fmt.Sprintf("b%d_q%d_k%d_h%d_d%d_causal%v", c.b, c.lq, c.lk, c.heads, c.d, c.causal)
+		assertClose(t, name, out.Data, attentionRef(q, k, v, c.heads, c.causal), 2e-6, 1e-5)
 		if !slices.Equal(out.Data, want.Data) {
 			t.Errorf("%s: AttentionInto differs from Attention", name)
 		}
