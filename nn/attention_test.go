@@ -1,26 +1,21 @@
 package nn
 
 import (
-	"math"
 	"slices"
 	"testing"
 
 	"github.com/godiffusion/godiffusion/tensor"
 )
 
-func testLinear(in, out int, seed float64) *Linear {
-	w := make([]float32, in*out)
-	for i := range w {
-		w[i] = float32(math.Sin(seed*float64(i+1))) / float32(in)
-	}
-	return &Linear{W: tensor.WeightFromFloat32(w, out, in)}
+// testLinear is a bias-free layer with random weights of scale 1/in.
+func testLinear(in, out int, seed uint64) *Linear {
+	return &Linear{W: tensor.WeightFromFloat32(randSlice(seed, in*out, 1/float32(in)), out, in)}
 }
 
-func testTensor(seed float64, shape ...int) *tensor.Tensor {
+// testTensor is a tensor of random values in [−1, 1).
+func testTensor(seed uint64, shape ...int) *tensor.Tensor {
 	t := tensor.New(shape...)
-	for i := range t.Data {
-		t.Data[i] = float32(math.Cos(seed * float64(i+1)))
-	}
+	copy(t.Data, randSlice(seed, len(t.Data), 1))
 	return t
 }
 
@@ -31,8 +26,8 @@ func testTensor(seed float64, shape ...int) *tensor.Tensor {
 // that differs in one value is projected again.
 func TestCrossAttentionMemo(t *testing.T) {
 	const c, d, heads = 16, 12, 2
-	a := &Attention{Q: testLinear(c, c, 1.1), K: testLinear(d, c, 2.3), V: testLinear(d, c, 3.7), Out: testLinear(c, c, 0.9), Heads: heads}
-	x, ctx := testTensor(0.7, 2, 9, c), testTensor(1.3, 2, 5, d)
+	a := &Attention{Q: testLinear(c, c, 1), K: testLinear(d, c, 2), V: testLinear(d, c, 3), Out: testLinear(c, c, 4), Heads: heads}
+	x, ctx := testTensor(5, 2, 9, c), testTensor(6, 2, 5, d)
 	direct := a.Out.Forward(tensor.Attention(a.Q.Forward(x), a.K.Forward(ctx), a.V.Forward(ctx), heads, false))
 	first := a.Forward(x, ctx, false)
 	if !slices.Equal(first.Data, direct.Data) {

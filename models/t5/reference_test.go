@@ -15,8 +15,7 @@ import (
 func forward64(e *Encoder, ids []int) []float64 {
 	c := e.Config
 	L, d, inner := len(ids), c.DModel, c.Heads*c.DKV
-	w := func(t interface{ Float32() []float32 }) []float32 { return t.Float32() }
-	emb := w(e.Shared.W)
+	emb := e.Shared.W.Float32()
 	x := make([]float64, L*d)
 	for i, id := range ids {
 		for j := range d {
@@ -38,7 +37,7 @@ func forward64(e *Encoder, ids []int) []float64 {
 		return out
 	}
 	lin := func(src []float64, l *nn.Linear, in, out int) []float64 {
-		wt := w(l.W)
+		wt := l.W.Float32()
 		y := make([]float64, L*out)
 		for r := range L {
 			for o := range out {
