@@ -43,6 +43,13 @@ type AttentionOptions struct {
 	//
 	// so it holds H·(Lq+Lk−1) values, never an Lq×Lk matrix per head.
 	RelBias []float32
+	// Precision is the arithmetic of the two products q·kᵀ and p·v
+	// (PrecisionDefault: the process default, see SetPrecision). In bf16
+	// their operands (the scaled queries, keys, weights p and values) are
+	// rounded to bfloat16 and the products accumulate in float32 on the
+	// bf16 micro-kernel (asm.GemmKernelBF16); the softmax, its running
+	// maximum and normaliser, and the output stay float32.
+	Precision Precision
 }
 
 // AttentionWith computes multi-head attention as Attention does, with
@@ -62,7 +69,7 @@ type AttentionOptions struct {
 // k and v plus a few small tiles per worker: O((Lq + Lk)·D), never Lq×Lk.
 //
 // The tile products sᵀ = k·qᵀ and oᵀ += vᵀ·pᵀ run on the GEMM micro-kernel
-// (asm.GemmKernel) directly, single-threaded inside each worker, because
+// (asm.GemmKernel, or asm.GemmKernelBF16 in bf16: see attention_bf16.go) directly, single-threaded inside each worker, because
 // Gemm itself fans out over the pool and Parallel must not nest. Keys and
 // values are packed into the kernel's panel layout once per call; the
 // scores sᵀ are written straight into the panel layout the second product
@@ -117,6 +124,8 @@ func AttentionInto(out, q, k, v *Tensor, heads int, opt AttentionOptions) {
 // attnPlan holds the sizes of one Attention call.
 type attnPlan struct {
 	b, lq, lk, c, heads, d int
+	bf16                   bool      // products in bf16 (AttentionOptions.Precision)
+	dP                     int       // pairs of channels, ⌈D/2⌉ (bf16)
 	mr, nr                 int       // kernel tile: mr rows × nr columns
 	bq, bk                 int       // queries and keys per block
 	lkPad, dPad            int       // lk and d rounded up to mr
@@ -126,7 +135,12 @@ type attnPlan struct {
 
 func newAttnPlan(b, lq, lk, c, heads int, opt AttentionOptions) *attnPlan {
 	mr, nr := asm.GemmTile()
-	p := &attnPlan{b: b, lq: lq, lk: lk, c: c, heads: heads, d: c / heads, mr: mr, nr: nr}
+	bf16 := resolve(opt.Precision) == PrecisionBF16
+	if bf16 {
+		mr, nr = asm.GemmTileBF16() // mr is even at every level: key blocks start at even keys
+	}
+	p := &attnPlan{b: b, lq: lq, lk: lk, c: c, heads: heads, d: c / heads, mr: mr, nr: nr, bf16: bf16}
+	p.dP = (p.d + 1) / 2
 	p.scale = float32(expLog2e64 / math.Sqrt(float64(p.d)))
 	if opt.Scale != 0 {
 		p.scale = float32(expLog2e64 * float64(opt.Scale))
@@ -166,6 +180,11 @@ func (pl *attnPlan) packKV(k, v *Tensor) (kp, vp [][]float32, release func()) {
 			base := bi*lk*c + h*d
 			bufs[2*t], bufs[2*t+1] = getScratch(pl.lkPad*d), getScratch(pl.dPad*pl.lkPad)
 			kt, vt := *bufs[2*t], *bufs[2*t+1]
+			if pl.bf16 {
+				pl.packKVPairs(asm.Uint32s(kt), asm.Uint32s(vt), k.Data[base:], v.Data[base:])
+				kp[t], vp[t] = kt, vt
+				continue
+			}
 			// kᵀ's padding keys need no zeros (their weights are cleared
 			// after the scores, see weights); vᵀ's padding must be zero,
 			// since a weight of 0 times a NaN left in the pool is NaN.
@@ -200,10 +219,12 @@ type attnWorker struct {
 
 	mNew, sum, alpha []float32 // per query of one strip
 	tmax             []float32 // per query of one strip: largest s − ref seen by weights
+
+	qp, pp []uint32 // bf16: pair panels of the query block and of pᵀ (see attention_bf16.go)
 }
 
 func (pl *attnPlan) newWorker() *attnWorker {
-	return &attnWorker{
+	w := &attnWorker{
 		pl:    pl,
 		qb:    make([]float32, pl.bq*pl.d),
 		pb:    make([]float32, pl.bq*pl.bk),
@@ -215,6 +236,11 @@ func (pl *attnPlan) newWorker() *attnWorker {
 		alpha: make([]float32, pl.nr),
 		tmax:  make([]float32, pl.nr),
 	}
+	if pl.bf16 {
+		w.qp = make([]uint32, pl.bq*pl.dP)
+		w.pp = make([]uint32, pl.bq*pl.bk/2)
+	}
+	return w
 }
 
 // run computes the output rows [q0, q0+bq) of head h of batch item bi.
@@ -227,12 +253,16 @@ func (w *attnWorker) run(q, out *Tensor, kp, vp []float32, bi, h, q0 int, causal
 	// Pack the query block, pre-scaled by 64·log2(e)/√D so that the scores
 	// are in units of ln2/64, ready for exp2SubColsInPlace:
 	// qb[(i/nr)·d·nr + p·nr + i%nr].
-	clear(w.qb)
 	base := (bi*pl.lq+q0)*c + h*d
-	for i := range rows {
-		strip := w.qb[(i/nr)*d*nr+i%nr:]
-		for p, x := range q.Data[base+i*c : base+i*c+d] {
-			strip[p*nr] = x * pl.scale
+	if pl.bf16 {
+		w.packQueryPairs(q.Data[base:], rows)
+	} else {
+		clear(w.qb)
+		for i := range rows {
+			strip := w.qb[(i/nr)*d*nr+i%nr:]
+			for p, x := range q.Data[base+i*c : base+i*c+d] {
+				strip[p*nr] = x * pl.scale
+			}
 		}
 	}
 	for i := range bq {
@@ -255,6 +285,10 @@ func (w *attnWorker) run(q, out *Tensor, kp, vp []float32, bi, h, q0 int, causal
 			w.softmaxStrip(kp, qs, k0, q0, cols, valid, causal)
 		}
 		// oᵀ += vᵀ·pᵀ, tile by tile.
+		if pl.bf16 {
+			w.valuesPairs(asm.Uint32s(vp), k0, cols)
+			continue
+		}
 		for ds := 0; ds < pl.dPad/mr; ds++ {
 			a := vp[ds*pl.lkPad*mr+k0*mr:]
 			for qs := 0; qs < bq/nr; qs++ {
@@ -278,10 +312,14 @@ func (w *attnWorker) run(q, out *Tensor, kp, vp []float32, bi, h, q0 int, causal
 func (w *attnWorker) scores(kp []float32, qs, k0, cols int) {
 	pl := w.pl
 	d, mr, nr := pl.d, pl.mr, pl.nr
-	b := w.qb[qs*d*nr:]
 	c := w.pb[qs*pl.bk*nr:]
-	for ks := 0; ks < cols/mr; ks++ {
-		asm.GemmKernel(d, kp[(k0/mr+ks)*d*mr:], b, c[ks*mr*nr:], nr, false)
+	if pl.bf16 {
+		w.scoresPairs(asm.Uint32s(kp), qs, k0, cols)
+	} else {
+		b := w.qb[qs*d*nr:]
+		for ks := 0; ks < cols/mr; ks++ {
+			asm.GemmKernel(d, kp[(k0/mr+ks)*d*mr:], b, c[ks*mr*nr:], nr, false)
+		}
 	}
 	if pl.relBias != nil {
 		w.addRelBias(c, qs, k0, cols)

@@ -15,9 +15,22 @@ func attentionRef(q, k, v *Tensor, heads int, causal bool) []float64 {
 
 // attentionRefWith is attentionRef with a score scale and a relative bias.
 func attentionRefWith(q, k, v *Tensor, heads int, opt AttentionOptions) []float64 {
+	return attentionRef64(q.Shape[0], q.Shape[1], k.Shape[1], q.Shape[2], widen64(q.Data), widen64(k.Data), widen64(v.Data), heads, opt)
+}
+
+// widen64 returns x in float64.
+func widen64(x []float32) []float64 {
+	y := make([]float64, len(x))
+	for i, v := range x {
+		y[i] = float64(v)
+	}
+	return y
+}
+
+// attentionRef64 is attentionRefWith on float64 q [b, lq, c], k and v
+// [b, lk, c].
+func attentionRef64(b, lq, lk, c int, q, k, v []float64, heads int, opt AttentionOptions) []float64 {
 	causal := opt.Causal
-	b, lq, c := q.Shape[0], q.Shape[1], q.Shape[2]
-	lk := k.Shape[1]
 	d := c / heads
 	out := make([]float64, b*lq*c)
 	s := make([]float64, lk)
@@ -32,7 +45,7 @@ func attentionRefWith(q, k, v *Tensor, heads int, opt AttentionOptions) []float6
 					}
 					var dot float64
 					for e := range d {
-						dot += float64(q.Data[(bi*lq+i)*c+h*d+e]) * float64(k.Data[(bi*lk+j)*c+h*d+e])
+						dot += q[(bi*lq+i)*c+h*d+e] * k[(bi*lk+j)*c+h*d+e]
 					}
 					s[j] = dot / math.Sqrt(float64(d))
 					if opt.Scale != 0 {
@@ -50,7 +63,7 @@ func attentionRefWith(q, k, v *Tensor, heads int, opt AttentionOptions) []float6
 				}
 				for j := range lk {
 					for e := range d {
-						out[(bi*lq+i)*c+h*d+e] += s[j] / sum * float64(v.Data[(bi*lk+j)*c+h*d+e])
+						out[(bi*lq+i)*c+h*d+e] += s[j] / sum * v[(bi*lk+j)*c+h*d+e]
 					}
 				}
 			}

@@ -17,9 +17,10 @@ import (
 //
 // A Weight carries its own Precision (per layer: e.g. the VAE's last
 // convolutions stay fp32); its zero value, PrecisionDefault, follows the
-// process default set by SetPrecision. Only products with a weight (GemmW,
-// GemmWLeft, GemmWTransA, Conv2d) and Gemm change: attention, norms,
-// softmax and everything elementwise stay float32.
+// process default set by SetPrecision. Products with a weight (GemmW,
+// GemmWLeft, GemmWTransA, Conv2d), Gemm and the two products of attention
+// (AttentionOptions.Precision) change: norms, softmax and everything
+// elementwise stay float32.
 type Precision uint8
 
 // The precisions; see Precision.
