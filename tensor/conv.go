@@ -20,8 +20,9 @@ import (
 // matrix "cols" is never materialised: the GEMM's B packer (packIm2col)
 // gathers each cache block of it from x on the fly, and the weight is
 // converted from its stored dtype while its panels are packed, once per
-// call for all images (prepack: a float32 copy of the weight in panel
-// order, at most prepackMaxFloats, lives for the duration of the call). A 1×1,
+// call for all images (prepack: a copy of the weight in panel order,
+// float32 or bf16 pairs, lives for the duration of the call; see
+// prepackConvWeight for which weights). A 1×1,
 // stride-1, unpadded convolution reads x directly as the [Cin, H·W] matrix.
 func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 	if len(x.Shape) != 4 {
@@ -53,16 +54,17 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 	pix := oh * ow
 	direct := kh == 1 && kw == 1 && stride == 1 && pad == 0
 	// The weight is decoded and packed once for all images when its
-	// float32 panels are small enough; the largest (1280 channels at the
-	// UNet's 8×8 and 16×16 levels, with few pixels per image) are packed
-	// block by block inside the GEMM, as often as the GEMM needs them.
+	// panels are small enough (prepackConvWeight); in fp32 the largest
+	// (1280 channels at the UNet's 8×8 and 16×16 levels, with few pixels
+	// per image) are packed block by block inside the GEMM, as often as
+	// the GEMM needs them.
 	prec := resolve(w.Precision)
 	wA := operand{pack: packWeightRows(w, k)}
 	mr, _ := asm.GemmTile()
 	if prec == PrecisionBF16 {
 		mr, _ = asm.GemmTileBF16()
 	}
-	if (cout+mr-1)/mr*mr*k <= prepackMaxFloats {
+	if prepackConvWeight(cout, k, mr, prec) {
 		var release func()
 		if prec == PrecisionBF16 {
 			wA, release = prepackWeightBF16(w, cout, k, mr)
@@ -163,3 +165,23 @@ func packIm2col(in []float32, h, wd, kh, kw, stride, pad, ow int) packer {
 // (16 MiB: every VAE convolution and the UNet's 64×64 and 32×32 levels).
 // A variable so that tests can run both paths.
 var prepackMaxFloats = 4 << 20
+
+// prepackConvWeight reports whether Conv2d packs its weight [cout, k] up
+// front, once per call, in tiles of mr rows: in fp32 when the float32
+// panels fit in prepackMaxFloats; in bf16 when the pair panels (half the
+// words) fit in 4·prepackMaxFloats words (64 MiB), which takes in every
+// convolution of the SD 1.5 and SDXL UNets. Otherwise the GEMM packs the
+// weight block by block, once per image, each time from its stored dtype
+// through float32 panels to pairs: for the 1280-channel convolutions of the
+// UNets' deepest levels, with few pixels per image, that costs as much as
+// a third of the product. Measured on two threads, batch 2 (AMD Zen 5,
+// 2026-12-02): bf16 3×3 1280→1280 at 16×16 42.7 → 37.5 ms, at 8×8 21.5 →
+// 16.0 ms, 2560→1280 at 16×16 97.6 → 78.9 ms; fp32 gained nothing from a
+// larger limit (64 ms either way at 16×16), so its stays.
+func prepackConvWeight(cout, k, mr int, prec Precision) bool {
+	strips := (cout + mr - 1) / mr * mr
+	if prec == PrecisionBF16 {
+		return strips*((k+1)/2) <= 4*prepackMaxFloats
+	}
+	return strips*k <= prepackMaxFloats
+}
