@@ -220,7 +220,11 @@ type attnWorker struct {
 	mNew, sum, alpha []float32 // per query of one strip
 	tmax             []float32 // per query of one strip: largest s − ref seen by weights
 
-	qp, pp []uint32 // bf16: pair panels of the query block and of pᵀ (see attention_bf16.go)
+	// bf16 (see attention_bf16.go): the query block's pair panels (qp,
+	// 32-bit words), its rows of pairs (qrows) and one scaled row
+	// (scaled); the pair panels of pᵀ (pp).
+	qp, qrows, scaled []float32
+	pp                []uint32
 }
 
 func (pl *attnPlan) newWorker() *attnWorker {
@@ -237,7 +241,9 @@ func (pl *attnPlan) newWorker() *attnWorker {
 		tmax:  make([]float32, pl.nr),
 	}
 	if pl.bf16 {
-		w.qp = make([]uint32, pl.bq*pl.dP)
+		w.qp = make([]float32, pl.bq*pl.dP)
+		w.qrows = make([]float32, pl.bq*pl.dP)
+		w.scaled = make([]float32, pl.d)
 		w.pp = make([]uint32, pl.bq*pl.bk/2)
 	}
 	return w

@@ -52,22 +52,21 @@ func (pl *attnPlan) packKVPairs(kt, vt []uint32, k, v []float32) {
 // block's first query, row stride C) times the score scale to the B
 // panels of sᵀ = k·qᵀ: strips of nr queries holding dP pairs of channels,
 // qp[(i/nr)·dP·nr + p·nr + i%nr] = bf16(scale·q[i, 2p]) | bf16(scale·q[i, 2p+1])<<16.
-// The padding queries of a ragged block are zero.
+// Each row is scaled and rounded to a row of pairs (asm.RoundPairsBF16),
+// and each strip's rows of pairs are transposed into its panel by
+// asm.PackPanel, which moves 32-bit words without looking at them (and
+// zeroes the padding queries of a ragged block).
 func (w *attnWorker) packQueryPairs(q []float32, rows int) {
 	pl := w.pl
 	d, c, dP, nr := pl.d, pl.c, pl.dP, pl.nr
-	clear(w.qp)
-	scaled := make([]float32, d)
-	row := make([]uint32, dP)
+	pairs := asm.Uint32s(w.qrows)
 	for i := range rows {
-		for e, x := range q[i*c : i*c+d] {
-			scaled[e] = x * pl.scale
-		}
-		asm.RoundPairsBF16(row, scaled)
-		strip := w.qp[(i/nr)*dP*nr+i%nr:]
-		for p, x := range row {
-			strip[p*nr] = x
-		}
+		copy(w.scaled, q[i*c:i*c+d])
+		asm.Scale(pl.scale, w.scaled)
+		asm.RoundPairsBF16(pairs[i*dP:(i+1)*dP], w.scaled)
+	}
+	for qs := 0; qs < pl.bq/nr; qs++ {
+		asm.PackPanel(w.qp[qs*dP*nr:(qs+1)*dP*nr], w.qrows[qs*nr*dP:], dP, min(nr, rows-qs*nr), dP, nr)
 	}
 }
 
@@ -77,7 +76,7 @@ func (w *attnWorker) packQueryPairs(q []float32, rows int) {
 func (w *attnWorker) scoresPairs(kt []uint32, qs, k0, cols int) {
 	pl := w.pl
 	dP, mr, nr := pl.dP, pl.mr, pl.nr
-	b := w.qp[qs*dP*nr:]
+	b := asm.Uint32s(w.qp[qs*dP*nr:])
 	c := w.pb[qs*pl.bk*nr:]
 	for ks := 0; ks < cols/mr; ks++ {
 		asm.GemmKernelBF16(dP, kt[(k0/mr+ks)*dP*mr:], b, c[ks*mr*nr:], nr, false)
