@@ -50,6 +50,13 @@ var (
 	siluBlock int
 	siluFn    func(dst, src *float32, n int)
 
+	sumBlocksFn     func(dst, src *float32, shift float32, blocks int)
+	devBlocksFn     func(q, c, src *float32, m float32, blocks int)
+	shiftScaleBlock int
+	shiftScaleFn    func(dst, src *float32, m, a, b float32, n int)
+	layerNormBlock  int
+	layerNormFn     func(dst, src, g, b *float32, m, rest, inv float32, n int)
+
 	f16Block, bf16Block, f8Block int
 	f16Fn, bf16Fn, f8Fn          func(dst *float32, src *byte, n int)
 )
@@ -106,6 +113,9 @@ func installGeneric() {
 	expSubColsBlock, expSubColsFn = 1, expSubColsGenericPtr
 	geluMulBlock, geluMulFn = 1, geluMulGenericPtr
 	siluBlock, siluFn = 1, siluGenericPtr
+	sumBlocksFn, devBlocksFn = sumBlocks64GenericPtr, devBlocks64GenericPtr
+	shiftScaleBlock, shiftScaleFn = 1, shiftScaleGenericPtr
+	layerNormBlock, layerNormFn = 1, layerNormRowGenericPtr
 	bf16Block, bf16Fn = 1, bf16ToF32GenericPtr
 	f8Block, f8Fn = 1, f8E4M3ToF32GenericPtr
 }

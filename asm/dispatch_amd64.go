@@ -36,6 +36,9 @@ func install(name string) {
 		expSubColsBlock, expSubColsFn = 8, expSubColsAVX2
 		geluMulBlock, geluMulFn = 8, geluMulAVX2
 		siluBlock, siluFn = 8, siluAVX2
+		sumBlocksFn, devBlocksFn = sumBlocks64AVX2, devBlocks64AVX2
+		shiftScaleBlock, shiftScaleFn = 8, shiftScaleAVX2
+		layerNormBlock, layerNormFn = 8, layerNormRowAVX2
 	case "avx512bf16":
 		// Everything of avx512, and the bf16 GEMM on VDPBF16PS.
 		install("avx512")
@@ -57,5 +60,8 @@ func install(name string) {
 		expSubColsBlock, expSubColsFn = 16, expSubColsAVX512
 		geluMulBlock, geluMulFn = 16, geluMulAVX512
 		siluBlock, siluFn = 16, siluAVX512
+		sumBlocksFn, devBlocksFn = sumBlocks64AVX2, devBlocks64AVX2 // 8 lanes: the twins' order
+		shiftScaleBlock, shiftScaleFn = 16, shiftScaleAVX512
+		layerNormBlock, layerNormFn = 16, layerNormRowAVX512
 	}
 }

@@ -834,6 +834,66 @@ doneAVX2silu:
 	VZEROUPPER
 	RET
 
+// func shiftScaleAVX2(dst *float32, src *float32, m float32, a float32, b float32, n int)
+// Requires: AVX
+TEXT ·shiftScaleAVX2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+32(FP), DX
+	VBROADCASTSS m+16(FP), Y0
+	VBROADCASTSS a+20(FP), Y1
+	VBROADCASTSS b+24(FP), Y2
+	SHRQ         $0x03, DX
+	JZ           doneAVX2shiftScale
+
+shiftScaleAVX2:
+	VMOVUPS (CX), Y3
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, AX
+	DECQ    DX
+	JNZ     shiftScaleAVX2
+
+doneAVX2shiftScale:
+	VZEROUPPER
+	RET
+
+// func layerNormRowAVX2(dst *float32, src *float32, gamma *float32, beta *float32, m float32, rest float32, inv float32, n int)
+// Requires: AVX
+TEXT ·layerNormRowAVX2(SB), NOSPLIT, $0-56
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         gamma+16(FP), DX
+	MOVQ         beta+24(FP), BX
+	MOVQ         n+48(FP), SI
+	VBROADCASTSS m+32(FP), Y0
+	VBROADCASTSS rest+36(FP), Y1
+	VBROADCASTSS inv+40(FP), Y2
+	SHRQ         $0x03, SI
+	JZ           doneAVX2layerNorm
+
+layerNormAVX2:
+	VMOVUPS (CX), Y3
+	VSUBPS  Y0, Y3, Y3
+	VSUBPS  Y1, Y3, Y3
+	VMULPS  Y2, Y3, Y3
+	VMULPS  (DX), Y3, Y3
+	VADDPS  (BX), Y3, Y3
+	VMOVUPS Y3, (AX)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, BX
+	ADDQ    $0x00000020, AX
+	DECQ    SI
+	JNZ     layerNormAVX2
+
+doneAVX2layerNorm:
+	VZEROUPPER
+	RET
+
 // func sgemmKernelAVX512(k int, a *float32, b *float32, c *float32, ldc int, accumulate bool)
 // Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-41
@@ -1830,6 +1890,194 @@ siluAVX512:
 	JNZ          siluAVX512
 
 doneAVX512silu:
+	VZEROUPPER
+	RET
+
+// func shiftScaleAVX512(dst *float32, src *float32, m float32, a float32, b float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·shiftScaleAVX512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         n+32(FP), DX
+	VBROADCASTSS m+16(FP), Z0
+	VBROADCASTSS a+20(FP), Z1
+	VBROADCASTSS b+24(FP), Z2
+	SHRQ         $0x04, DX
+	JZ           doneAVX512shiftScale
+
+shiftScaleAVX512:
+	VMOVUPS (CX), Z3
+	VSUBPS  Z0, Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VADDPS  Z2, Z3, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, AX
+	DECQ    DX
+	JNZ     shiftScaleAVX512
+
+doneAVX512shiftScale:
+	VZEROUPPER
+	RET
+
+// func layerNormRowAVX512(dst *float32, src *float32, gamma *float32, beta *float32, m float32, rest float32, inv float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·layerNormRowAVX512(SB), NOSPLIT, $0-56
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         gamma+16(FP), DX
+	MOVQ         beta+24(FP), BX
+	MOVQ         n+48(FP), SI
+	VBROADCASTSS m+32(FP), Z0
+	VBROADCASTSS rest+36(FP), Z1
+	VBROADCASTSS inv+40(FP), Z2
+	SHRQ         $0x04, SI
+	JZ           doneAVX512layerNorm
+
+layerNormAVX512:
+	VMOVUPS (CX), Z3
+	VSUBPS  Z0, Z3, Z3
+	VSUBPS  Z1, Z3, Z3
+	VMULPS  Z2, Z3, Z3
+	VMULPS  (DX), Z3, Z3
+	VADDPS  (BX), Z3, Z3
+	VMOVUPS Z3, (AX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, BX
+	ADDQ    $0x00000040, AX
+	DECQ    SI
+	JNZ     layerNormAVX512
+
+doneAVX512layerNorm:
+	VZEROUPPER
+	RET
+
+// func sumBlocks64AVX2(dst *float32, src *float32, shift float32, blocks int)
+// Requires: AVX
+TEXT ·sumBlocks64AVX2(SB), NOSPLIT, $0-32
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         blocks+24(FP), DX
+	VBROADCASTSS shift+16(FP), Y0
+	TESTQ        DX, DX
+	JZ           doneSumBlocks
+
+sumBlocks:
+	VXORPS  Y1, Y1, Y1
+	VMOVUPS (CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS 32(CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS 64(CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS 96(CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS 128(CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS 160(CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS 192(CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS 224(CX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x20, AX
+	DECQ    DX
+	JNZ     sumBlocks
+
+doneSumBlocks:
+	VZEROUPPER
+	RET
+
+// func devBlocks64AVX2(q *float32, c *float32, src *float32, m float32, blocks int)
+// Requires: AVX
+TEXT ·devBlocks64AVX2(SB), NOSPLIT, $0-40
+	MOVQ         q+0(FP), AX
+	MOVQ         c+8(FP), CX
+	MOVQ         src+16(FP), DX
+	MOVQ         blocks+32(FP), BX
+	VBROADCASTSS m+24(FP), Y0
+	TESTQ        BX, BX
+	JZ           doneDevBlocks
+
+devBlocks:
+	VXORPS       Y1, Y1, Y1
+	VXORPS       X2, X2, X2
+	VMOVUPS      (DX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VADDPS       Y4, Y1, Y1
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPS       X4, X3, X3
+	VADDPS       X3, X2, X2
+	VMOVUPS      32(DX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VADDPS       Y4, Y1, Y1
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPS       X4, X3, X3
+	VADDPS       X3, X2, X2
+	VMOVUPS      64(DX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VADDPS       Y4, Y1, Y1
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPS       X4, X3, X3
+	VADDPS       X3, X2, X2
+	VMOVUPS      96(DX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VADDPS       Y4, Y1, Y1
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPS       X4, X3, X3
+	VADDPS       X3, X2, X2
+	VMOVUPS      128(DX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VADDPS       Y4, Y1, Y1
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPS       X4, X3, X3
+	VADDPS       X3, X2, X2
+	VMOVUPS      160(DX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VADDPS       Y4, Y1, Y1
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPS       X4, X3, X3
+	VADDPS       X3, X2, X2
+	VMOVUPS      192(DX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VADDPS       Y4, Y1, Y1
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPS       X4, X3, X3
+	VADDPS       X3, X2, X2
+	VMOVUPS      224(DX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMULPS       Y3, Y3, Y4
+	VADDPS       Y4, Y1, Y1
+	VEXTRACTF128 $0x01, Y3, X4
+	VADDPS       X4, X3, X3
+	VADDPS       X3, X2, X2
+	VMOVUPS      Y1, (AX)
+	VMOVUPS      X2, (CX)
+	ADDQ         $0x00000100, DX
+	ADDQ         $0x20, AX
+	ADDQ         $0x10, CX
+	DECQ         BX
+	JNZ          devBlocks
+
+doneDevBlocks:
 	VZEROUPPER
 	RET
 

@@ -74,6 +74,16 @@ func geluMulAVX2(dst *float32, value *float32, gate *float32, n int)
 //go:noescape
 func siluAVX2(dst *float32, src *float32, n int)
 
+// shiftScaleAVX2 computes dst = (src − m)·a + b for n a multiple of 8.
+//
+//go:noescape
+func shiftScaleAVX2(dst *float32, src *float32, m float32, a float32, b float32, n int)
+
+// layerNormRowAVX2 computes dst = ((src − m) − rest)·inv·g + b for n a multiple of 8.
+//
+//go:noescape
+func layerNormRowAVX2(dst *float32, src *float32, gamma *float32, beta *float32, m float32, rest float32, inv float32, n int)
+
 // sgemmKernelAVX512 computes the 12×32 tile C (+)= Ã·B̃ from packed panels (see avogen).
 //
 //go:noescape
@@ -143,6 +153,26 @@ func geluMulAVX512(dst *float32, value *float32, gate *float32, n int)
 //
 //go:noescape
 func siluAVX512(dst *float32, src *float32, n int)
+
+// shiftScaleAVX512 computes dst = (src − m)·a + b for n a multiple of 16.
+//
+//go:noescape
+func shiftScaleAVX512(dst *float32, src *float32, m float32, a float32, b float32, n int)
+
+// layerNormRowAVX512 computes dst = ((src − m) − rest)·inv·g + b for n a multiple of 16.
+//
+//go:noescape
+func layerNormRowAVX512(dst *float32, src *float32, gamma *float32, beta *float32, m float32, rest float32, inv float32, n int)
+
+// sumBlocks64AVX2 writes the eight partial sums of (x − shift) of each block of 64 values (see avogen).
+//
+//go:noescape
+func sumBlocks64AVX2(dst *float32, src *float32, shift float32, blocks int)
+
+// devBlocks64AVX2 writes the partial sums of squared deviations and of deviations of each block of 64 values (see avogen).
+//
+//go:noescape
+func devBlocks64AVX2(q *float32, c *float32, src *float32, m float32, blocks int)
 
 // sgemmKernelBF16AVX512 computes the 12×32 tile C (+)= Ã·B̃ from panels of bf16 pairs with VDPBF16PS (see avogen).
 //

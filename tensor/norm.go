@@ -11,8 +11,9 @@ import (
 // two passes: the mean first, then Σ(x − mean)², which stays accurate even
 // when the mean is large against the spread. Each pass adds eight
 // elements at a time in float32 (eight independent partial sums of one
-// element each, so rounding is that of single additions) and accumulates
-// those partial sums in float64.
+// element each, so rounding is that of single additions, on the vector
+// kernels asm.SumBlocks64 and asm.DevBlocks64) and accumulates those
+// partial sums in float64.
 func meanVar(d []float32) (mean, variance float64) {
 	n := len(d)
 	if n == 0 {
@@ -23,29 +24,18 @@ func meanVar(d []float32) (mean, variance float64) {
 	// term c = Σ(x − m) removes the rounding of m: Σ(x−mean)² = Σ(x−m)² − c²/n.
 	m := float32(mean)
 	var q, c float64
+	var qs [8 * normChunk]float32
+	var cs [4 * normChunk]float32
 	i := 0
-	for ; i+64 <= n; i += 64 {
-		var q0, q1, q2, q3, q4, q5, q6, q7 float32
-		var c0, c1, c2, c3 float32
-		for k := i; k < i+64; k += 8 {
-			b := d[k : k+8 : k+8] // constant indices below: one bounds check
-			e0, e1, e2, e3 := b[0]-m, b[1]-m, b[2]-m, b[3]-m
-			e4, e5, e6, e7 := b[4]-m, b[5]-m, b[6]-m, b[7]-m
-			q0 += e0 * e0
-			q1 += e1 * e1
-			q2 += e2 * e2
-			q3 += e3 * e3
-			q4 += e4 * e4
-			q5 += e5 * e5
-			q6 += e6 * e6
-			q7 += e7 * e7
-			c0 += e0 + e4
-			c1 += e1 + e5
-			c2 += e2 + e6
-			c3 += e3 + e7
+	for i+64 <= n {
+		blocks := min(normChunk, (n-i)/64)
+		asm.DevBlocks64(qs[:], cs[:], d[i:i+64*blocks], m)
+		for b := range blocks {
+			p, r := qs[8*b:8*b+8:8*b+8], cs[4*b:4*b+4:4*b+4]
+			q += float64(p[0]) + float64(p[1]) + float64(p[2]) + float64(p[3]) + float64(p[4]) + float64(p[5]) + float64(p[6]) + float64(p[7])
+			c += float64(r[0]) + float64(r[1]) + float64(r[2]) + float64(r[3])
 		}
-		q += float64(q0) + float64(q1) + float64(q2) + float64(q3) + float64(q4) + float64(q5) + float64(q6) + float64(q7)
-		c += float64(c0) + float64(c1) + float64(c2) + float64(c3)
+		i += 64 * blocks
 	}
 	for ; i < n; i++ {
 		e := float64(d[i] - m)
@@ -59,26 +49,25 @@ func meanVar(d []float32) (mean, variance float64) {
 	return mean, variance
 }
 
+// normChunk is the number of 64-value blocks whose partial sums meanVar
+// and sumF64 take from the kernels at a time (buffers on the stack).
+const normChunk = 32
+
 // sumF64 returns Σ d[i] − shift·len(d): blocks of 64 elements are summed
-// as eight float32 partial sums of eight elements each, and those partial
-// sums in float64.
+// as eight float32 partial sums of eight elements each (asm.SumBlocks64),
+// and those partial sums in float64.
 func sumF64(d []float32, shift float32) float64 {
 	var s float64
+	var ps [8 * normChunk]float32
 	i := 0
-	for ; i+64 <= len(d); i += 64 {
-		var s0, s1, s2, s3, s4, s5, s6, s7 float32
-		for k := i; k < i+64; k += 8 {
-			b := d[k : k+8 : k+8]
-			s0 += b[0] - shift
-			s1 += b[1] - shift
-			s2 += b[2] - shift
-			s3 += b[3] - shift
-			s4 += b[4] - shift
-			s5 += b[5] - shift
-			s6 += b[6] - shift
-			s7 += b[7] - shift
+	for i+64 <= len(d) {
+		blocks := min(normChunk, (len(d)-i)/64)
+		asm.SumBlocks64(ps[:], d[i:i+64*blocks], shift)
+		for b := range blocks {
+			p := ps[8*b : 8*b+8 : 8*b+8]
+			s += float64(p[0]) + float64(p[1]) + float64(p[2]) + float64(p[3]) + float64(p[4]) + float64(p[5]) + float64(p[6]) + float64(p[7])
 		}
-		s += float64(s0) + float64(s1) + float64(s2) + float64(s3) + float64(s4) + float64(s5) + float64(s6) + float64(s7)
+		i += 64 * blocks
 	}
 	for ; i < len(d); i++ {
 		s += float64(d[i] - shift)
@@ -156,10 +145,8 @@ func groupNorm(out, x *Tensor, groups int, gamma, beta []float32, eps float32, s
 				}
 				af, bf := float32(a), float32(b)
 				s := src[ci*plane : (ci+1)*plane]
-				d := dst[ci*plane:][:len(s)] // same length as s: no bounds checks below
-				for i, v := range s {
-					d[i] = (v-m)*af + bf
-				}
+				d := dst[ci*plane:][:len(s)]
+				asm.ShiftScale(d, s, m, af, bf) // d = (s − m)·af + bf
 				if silu {
 					asm.SiLU(d, d) // while d is still in cache
 				}
@@ -216,10 +203,7 @@ func LayerNormInto(out, x *Tensor, gamma, beta []float32, eps float32) {
 			rest := float32(mean - float64(m))
 			switch {
 			case gamma != nil && beta != nil:
-				g, b := gamma[:len(s)], beta[:len(s)]
-				for i, v := range s {
-					d[i] = ((v-m)-rest)*inv*g[i] + b[i]
-				}
+				asm.LayerNormRow(d, s, gamma, beta, m, rest, inv) // d = ((s − m) − rest)·inv·γ + β
 			case gamma != nil:
 				g := gamma[:len(s)]
 				for i, v := range s {

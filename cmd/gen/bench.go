@@ -141,7 +141,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		secs(res.Sampling), res.Sampling.Seconds()/float64(res.Steps), res.ModelCalls, s.net, res.ModelPasses, batchNote(cfg), formatBytes(rssSampling))
 	achieved := s.passFLOP / 1e9 * float64(res.ModelPasses) / res.Sampling.Seconds()
 	if f.precision == tensor.PrecisionBF16 {
-		fmt.Fprintf(stdout, "  precision   bf16 (matrix products and convolutions; bf16 GEMM kernel %s)\n", asm.BF16Kernel())
+		fmt.Fprintf(stdout, "  precision   bf16 (matrix products, convolutions, attention; bf16 GEMM kernel %s)\n", asm.BF16Kernel())
 	}
 	fmt.Fprintf(stdout, "  compute     %.4g GFLOP/pass (%s), ~%.0f GFLOP/s = %.1f%% of peak %.0f GFLOP/s (%s run in this process on all %d threads at once)\n",
 		s.passFLOP/1e9, s.flopsFrom, achieved, 100*achieved/peak, peak, unit, tensor.Threads())

@@ -60,7 +60,7 @@ func parseBenchFlags(args []string) (*benchFlags, error) {
 	intFlag(fs, &f.height, 512, "height (default 512; 1024 for SDXL)", "H", "height")
 	intFlag(fs, &f.steps, 2, "sampling steps", "steps")
 	intFlag(fs, &f.threads, 0, "threads", "t", "threads")
-	stringFlag(fs, &prec, "fp32", "arithmetic of matrix products and convolutions: fp32 or bf16", "precision")
+	stringFlag(fs, &prec, "fp32", "arithmetic of matrix products, convolutions and attention: fp32 or bf16", "precision")
 	intFlag(fs, &f.normGroups, 0, "GroupNorm groups of a non-standard single-file model", "norm-groups")
 	intFlag(fs, &f.textHeads, 0, "CLIP heads of a non-standard single-file model (accepted for symmetry with gen; the bench encodes no text)", "text-heads")
 	intFlag(fs, &f.textHeads2, 0, "bigG heads of a non-standard single-file SDXL model (accepted for symmetry with gen; the bench encodes no text)", "text-heads-2")

@@ -88,7 +88,7 @@ func parseGenFlags(args []string) (*genFlags, error) {
 	stringFlag(fs, &f.arch, "auto", "model family: auto, sd1, sdxl, flux", "arch")
 	intFlag(fs, &f.batch, 1, "number of images (seeds seed, seed+1, …)", "b", "batch-count")
 	intFlag(fs, &f.threads, 0, "worker threads (0 = all cores)", "t", "threads")
-	stringFlag(fs, &f.precision, "fp32", "arithmetic of matrix products and convolutions: fp32 or bf16", "precision")
+	stringFlag(fs, &f.precision, "fp32", "arithmetic of matrix products, convolutions and attention: fp32 or bf16", "precision")
 	stringFlag(fs, &f.output, "output.png", "output PNG", "o", "output")
 	fs.BoolVar(&f.overwrite, "overwrite", false, "replace existing output files")
 	stringFlag(fs, &f.saveLatent, "", "also write the final latent (tensor `latent`) to this .safetensors", "save-latent")

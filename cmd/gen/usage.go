@@ -72,8 +72,9 @@ generate flags:
       --arch NAME             auto (default), sd1, sdxl, flux; a forced family must match the file
   -b, --batch-count N         images to generate; files get -1, -2, … before the extension
   -t, --threads N             worker threads (default: all cores)
-      --precision P           fp32 (default, exact) or bf16: matrix products and convolutions round both operands
-                              to bfloat16 and accumulate in fp32 (VDPBF16PS where the CPU has AVX512-BF16)
+      --precision P           fp32 (default, exact) or bf16: matrix products, convolutions and attention's two
+                              products round both operands to bfloat16 and accumulate in fp32 (VDPBF16PS where
+                              the CPU has AVX512-BF16)
   -o, --output FILE.png       output image (default output.png); .png, or .jpg/.jpeg for JPEG (quality 95, the
                               parameters in its comment); never overwritten without --overwrite
       --overwrite             replace existing regular files (never a device, FIFO, socket or folder; a symlink is

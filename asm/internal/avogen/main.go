@@ -68,7 +68,11 @@ func main() {
 		expSubCols(s)
 		geluMul(s)
 		silu(s)
+		shiftScale(s)
+		layerNormRow(s)
 	}
+	sumBlocks64()
+	devBlocks64()
 	bf16Kernels()
 	Generate()
 }
