@@ -142,6 +142,27 @@ func BenchmarkLayerNorm(b *testing.B) {
 	gamma, beta := randSlice(2, 320), randSlice(3, 320)
 	benchAct(b, func(x *Tensor) { LayerNorm(x.Reshape(2, 4096, 320), gamma, beta, 1e-5) })
 }
+
+// BenchmarkGroupNormInto and BenchmarkLayerNormInto time the norms alone
+// on the same feature map, into a reused output (no allocation, no copy).
+func BenchmarkGroupNormInto(b *testing.B) {
+	x := randTensor(1, 4, 0, 2, 320, 64, 64)
+	out := New(x.Shape...)
+	gamma, beta := randSlice(2, 320), randSlice(3, 320)
+	b.SetBytes(int64(4 * x.Len()))
+	for b.Loop() {
+		groupNorm(out, x, 32, gamma, beta, 1e-5, false)
+	}
+}
+func BenchmarkLayerNormInto(b *testing.B) {
+	x := randTensor(1, 4, 0, 2, 4096, 320)
+	out := New(x.Shape...)
+	gamma, beta := randSlice(2, 320), randSlice(3, 320)
+	b.SetBytes(int64(4 * x.Len()))
+	for b.Loop() {
+		LayerNormInto(out, x, gamma, beta, 1e-5)
+	}
+}
 func BenchmarkNCHWToNLC(b *testing.B) { benchAct(b, func(x *Tensor) { NCHWToNLC(x) }) }
 
 func TestExp2SubColsInPlace(t *testing.T) {

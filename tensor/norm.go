@@ -13,23 +13,24 @@ import (
 // elements at a time in float32 (eight independent partial sums of one
 // element each, so rounding is that of single additions, on the vector
 // kernels asm.SumBlocks64 and asm.DevBlocks64) and accumulates those
-// partial sums in float64.
-func meanVar(d []float32) (mean, variance float64) {
+// partial sums in float64. The kernels' partial sums go to sc (one per
+// worker: a buffer of the caller's, since a slice handed to a kernel
+// through its function pointer escapes to the heap).
+func meanVar(d []float32, sc *normScratch) (mean, variance float64) {
 	n := len(d)
 	if n == 0 {
 		return 0, 0
 	}
-	mean = sumF64(d, 0) / float64(n)
+	mean = sumF64(d, 0, sc) / float64(n)
 	// Deviations are taken from the float32-rounded mean m; the correction
 	// term c = Σ(x − m) removes the rounding of m: Σ(x−mean)² = Σ(x−m)² − c²/n.
 	m := float32(mean)
 	var q, c float64
-	var qs [8 * normChunk]float32
-	var cs [4 * normChunk]float32
+	qs, cs := sc.q[:], sc.c[:]
 	i := 0
 	for i+64 <= n {
 		blocks := min(normChunk, (n-i)/64)
-		asm.DevBlocks64(qs[:], cs[:], d[i:i+64*blocks], m)
+		asm.DevBlocks64(qs, cs, d[i:i+64*blocks], m)
 		for b := range blocks {
 			p, r := qs[8*b:8*b+8:8*b+8], cs[4*b:4*b+4:4*b+4]
 			q += float64(p[0]) + float64(p[1]) + float64(p[2]) + float64(p[3]) + float64(p[4]) + float64(p[5]) + float64(p[6]) + float64(p[7])
@@ -50,19 +51,26 @@ func meanVar(d []float32) (mean, variance float64) {
 }
 
 // normChunk is the number of 64-value blocks whose partial sums meanVar
-// and sumF64 take from the kernels at a time (buffers on the stack).
+// and sumF64 take from the kernels at a time.
 const normChunk = 32
+
+// normScratch holds the partial sums of normChunk blocks: eight per block
+// (sums, squares), four per block (meanVar's correction sums).
+type normScratch struct {
+	q [8 * normChunk]float32
+	c [4 * normChunk]float32
+}
 
 // sumF64 returns Σ d[i] − shift·len(d): blocks of 64 elements are summed
 // as eight float32 partial sums of eight elements each (asm.SumBlocks64),
-// and those partial sums in float64.
-func sumF64(d []float32, shift float32) float64 {
+// and those partial sums in float64 (sc.q holds them).
+func sumF64(d []float32, shift float32, sc *normScratch) float64 {
 	var s float64
-	var ps [8 * normChunk]float32
+	ps := sc.q[:]
 	i := 0
 	for i+64 <= len(d) {
 		blocks := min(normChunk, (len(d)-i)/64)
-		asm.SumBlocks64(ps[:], d[i:i+64*blocks], shift)
+		asm.SumBlocks64(ps, d[i:i+64*blocks], shift)
 		for b := range blocks {
 			p := ps[8*b : 8*b+8 : 8*b+8]
 			s += float64(p[0]) + float64(p[1]) + float64(p[2]) + float64(p[3]) + float64(p[4]) + float64(p[5]) + float64(p[6]) + float64(p[7])
@@ -123,11 +131,12 @@ func groupNorm(out, x *Tensor, groups int, gamma, beta []float32, eps float32, s
 	}
 	cpg := c / groups
 	Parallel(n*groups, 1, func(lo, hi int) {
+		sc := new(normScratch)
 		for ng := lo; ng < hi; ng++ {
 			base := ng * cpg * plane
 			src := x.Data[base : base+cpg*plane]
 			dst := out.Data[base : base+cpg*plane]
-			mean, variance := meanVar(src)
+			mean, variance := meanVar(src, sc)
 			inv := 1 / math.Sqrt(variance+float64(eps))
 			c0 := (ng % groups) * cpg
 			// y = (x − m)·a + b with m the float32-rounded mean (x − m is
@@ -192,10 +201,11 @@ func LayerNormInto(out, x *Tensor, gamma, beta []float32, eps float32) {
 		panic(fmt.Sprintf("tensor.LayerNormInto: out %s, x %s: shapes differ", ShapeString(out.Shape), ShapeString(x.Shape)))
 	}
 	Parallel(rows, max(1, elementwiseGrain/max(dim, 1)/4), func(lo, hi int) {
+		sc := new(normScratch)
 		for r := lo; r < hi; r++ {
 			s := x.Data[r*dim : (r+1)*dim]
 			d := out.Data[r*dim:][:len(s)]
-			mean, variance := meanVar(s)
+			mean, variance := meanVar(s, sc)
 			inv := float32(1 / math.Sqrt(variance+float64(eps)))
 			// x − m is exact for x near the float32 mean m; rest is the
 			// remainder of the mean.
