@@ -69,8 +69,9 @@ type AttentionOptions struct {
 // k and v plus a few small tiles per worker: O((Lq + Lk)·D), never Lq×Lk.
 //
 // The tile products sᵀ = k·qᵀ and oᵀ += vᵀ·pᵀ run on the GEMM micro-kernel
-// (asm.GemmKernel, or asm.GemmKernelBF16 in bf16: see attention_bf16.go) directly, single-threaded inside each worker, because
-// Gemm itself fans out over the pool and Parallel must not nest. Keys and
+// (asm.GemmKernel, or asm.GemmKernelBF16 in bf16: see attention_bf16.go)
+// directly, single-threaded inside each worker, because Gemm itself fans
+// out over the pool and Parallel must not nest. Keys and
 // values are packed into the kernel's panel layout once per call; the
 // scores sᵀ are written straight into the panel layout the second product
 // reads, so the softmax works in place on contiguous rows of queries and

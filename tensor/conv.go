@@ -22,8 +22,8 @@ import (
 // converted from its stored dtype while its panels are packed, once per
 // call for all images (prepack: a copy of the weight in panel order,
 // float32 or bf16 pairs, lives for the duration of the call; see
-// prepackConvWeight for which weights). A 1×1,
-// stride-1, unpadded convolution reads x directly as the [Cin, H·W] matrix.
+// prepackConvWeight for which weights). A 1×1, stride-1, unpadded
+// convolution reads x directly as the [Cin, H·W] matrix.
 func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 	if len(x.Shape) != 4 {
 		panic(fmt.Sprintf("tensor.Conv2d: input must be [N, C, H, W], got shape %v", x.Shape))
@@ -177,7 +177,7 @@ var prepackMaxFloats = 4 << 20
 // a third of the product. Measured on two threads, batch 2 (AMD Zen 5,
 // 2026-12-02): bf16 3×3 1280→1280 at 16×16 42.7 → 37.5 ms, at 8×8 21.5 →
 // 16.0 ms, 2560→1280 at 16×16 97.6 → 78.9 ms; fp32 gained nothing from a
-// larger limit (64 ms either way at 16×16), so its stays.
+// larger limit (64 ms either way at 16×16), so it stays.
 func prepackConvWeight(cout, k, mr int, prec Precision) bool {
 	strips := (cout + mr - 1) / mr * mr
 	if prec == PrecisionBF16 {
