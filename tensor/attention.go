@@ -231,7 +231,6 @@ type attnWorker struct {
 func (pl *attnPlan) newWorker() *attnWorker {
 	w := &attnWorker{
 		pl:    pl,
-		qb:    make([]float32, pl.bq*pl.d),
 		pb:    make([]float32, pl.bq*pl.bk),
 		ot:    make([]float32, pl.dPad*pl.bq),
 		m:     make([]float32, pl.bq),
@@ -241,7 +240,9 @@ func (pl *attnPlan) newWorker() *attnWorker {
 		alpha: make([]float32, pl.nr),
 		tmax:  make([]float32, pl.nr),
 	}
-	if pl.bf16 {
+	if !pl.bf16 {
+		w.qb = make([]float32, pl.bq*pl.d)
+	} else {
 		w.qp = make([]float32, pl.bq*pl.dP)
 		w.qrows = make([]float32, pl.bq*pl.dP)
 		w.scaled = make([]float32, pl.d)
