@@ -213,7 +213,7 @@ func (pl *attnPlan) packKV(k, v *Tensor) (kp, vp [][]float32, release func()) {
 type attnWorker struct {
 	pl    *attnPlan
 	h, q0 int       // head and first query of the block being run
-	qb    []float32 // B panels of the scaled query block: (bq/nr) strips of d × nr
+	qb    []float32 // fp32: B panels of the scaled query block: (bq/nr) strips of d × nr
 	pb    []float32 // B panels of sᵀ, then pᵀ: (bq/nr) strips of bk × nr
 	ot    []float32 // oᵀ, dPad × bq row-major
 	m, l  []float32 // running max and normaliser per query
