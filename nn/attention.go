@@ -67,12 +67,20 @@ func (a *Attention) Forward(x, context *tensor.Tensor, causal bool) *tensor.Tens
 	}
 	q := a.Q.Forward(x)
 	var k, v *tensor.Tensor
-	if context == x {
+	self := context == x
+	if self {
 		k, v = a.K.Forward(context), a.V.Forward(context)
 	} else {
-		k, v = a.contextKV(context)
+		k, v = a.contextKV(context) // the memo's: shared, not recycled
 	}
-	return a.Out.Forward(tensor.Attention(q, k, v, a.Heads, causal))
+	o := tensor.Attention(q, k, v, a.Heads, causal)
+	tensor.Recycle(q)
+	if self {
+		tensor.Recycle(k, v)
+	}
+	y := a.Out.Forward(o)
+	tensor.Recycle(o)
+	return y
 }
 
 // contextKV returns K(context) and V(context), from the memo when the

@@ -30,5 +30,9 @@ func LoadGEGLU(p *Params, prefix string, dim, inner int) *GEGLU {
 // Forward maps x [..., C] to [..., C].
 func (f *GEGLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 	h := f.Proj.Forward(x)
-	return f.Out.Forward(tensor.GEGLU(h))
+	g := tensor.GEGLU(h)
+	tensor.Recycle(h)
+	y := f.Out.Forward(g)
+	tensor.Recycle(g)
+	return y
 }

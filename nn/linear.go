@@ -75,7 +75,7 @@ func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
 	}
 	rows := len(x.Data) / max(in, 1)
 	shape := append(append([]int(nil), x.Shape[:len(x.Shape)-1]...), out)
-	y := tensor.New(shape...)
+	y := tensor.Empty(shape...) // the GEMM writes every value
 	if rows > 0 {
 		items := 1
 		if len(x.Shape) >= 2 && x.Shape[0] > 0 {
@@ -103,7 +103,7 @@ func (l *Linear) ForwardChannels(x *tensor.Tensor) *tensor.Tensor {
 		panic(fmt.Sprintf("nn.Linear.ForwardChannels: input %s, layer expects [B, %d, H, W]", tensor.ShapeString(x.Shape), in))
 	}
 	b, hw := x.Shape[0], x.Shape[2]*x.Shape[3]
-	y := tensor.New(b, hw, out)
+	y := tensor.Empty(b, hw, out) // the GEMMs write every value
 	for i := range b {
 		tensor.GemmWTransA(hw, out, in, x.Data[i*in*hw:(i+1)*in*hw], hw, l.W, y.Data[i*hw*out:(i+1)*hw*out], out, false)
 	}

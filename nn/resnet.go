@@ -27,19 +27,26 @@ type ResnetBlock2D struct {
 // when the block has no TimeEmbProj.
 //
 // At most x, one intermediate and the convolution's output are alive at
-// once: norm2 works in place on conv1's fresh output.
+// once: norm2 works in place on conv1's fresh output, and each
+// intermediate is recycled (tensor.Recycle) as soon as it is read. x is
+// the caller's.
 func (r *ResnetBlock2D) Forward(x, tembAct *tensor.Tensor) *tensor.Tensor {
-	h := r.Norm1.ForwardSiLU(x)
-	h = r.Conv1.Forward(h)
+	a := r.Norm1.ForwardSiLU(x)
+	h := r.Conv1.Forward(a)
+	tensor.Recycle(a)
 	if r.TimeEmbProj != nil {
 		addSampleChannelBias(h, r.TimeEmbProj.Forward(tembAct))
 	}
-	h = r.Norm2.ForwardSiLUInPlace(h)
-	h = r.Conv2.Forward(h)
+	a = r.Norm2.ForwardSiLUInPlace(h)
+	h = r.Conv2.Forward(a)
+	tensor.Recycle(a)
 	if r.Shortcut != nil {
-		x = r.Shortcut.Forward(x)
+		s := r.Shortcut.Forward(x)
+		tensor.AddInPlace(h, s)
+		tensor.Recycle(s)
+	} else {
+		tensor.AddInPlace(h, x)
 	}
-	tensor.AddInPlace(h, x)
 	return h
 }
 

@@ -68,7 +68,7 @@ func ApplyRoPE(x *tensor.Tensor, freqs *RoPEFreqs) *tensor.Tensor {
 		panic(fmt.Sprintf("nn.ApplyRoPE: x %s is not [B, %d, H·%d]", tensor.ShapeString(x.Shape), freqs.L, d))
 	}
 	b, l, c := x.Shape[0], x.Shape[1], x.Shape[2]
-	out := tensor.New(x.Shape...)
+	out := tensor.Empty(x.Shape...)
 	tensor.Parallel(b*l, max(1, 8192/c), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			pos := r % l

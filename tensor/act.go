@@ -63,7 +63,7 @@ func GEGLU(x *Tensor) *Tensor {
 	n := two / 2
 	shape := append([]int(nil), x.Shape...)
 	shape[len(shape)-1] = n
-	out := New(shape...)
+	out := Empty(shape...)
 	Parallel(rows, max(1, elementwiseGrain/max(n, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			value := x.Data[r*two : r*two+n]

@@ -81,7 +81,7 @@ func AttentionWith(q, k, v *Tensor, heads int, opt AttentionOptions) *Tensor {
 	if len(q.Shape) != 3 {
 		panic(fmt.Sprintf("tensor.Attention: q %s must be [B, L, H·D]", ShapeString(q.Shape)))
 	}
-	out := New(q.Shape...)
+	out := Empty(q.Shape...)
 	AttentionInto(out, q, k, v, heads, opt)
 	return out
 }

@@ -49,7 +49,7 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 	}
 	oh := (h+2*pad-kh)/stride + 1
 	ow := (wd+2*pad-kw)/stride + 1
-	out := New(n, cout, oh, ow)
+	out := Empty(n, cout, oh, ow) // every value written: bias fill or GEMM store
 	k := cin * kh * kw
 	pix := oh * ow
 	direct := kh == 1 && kw == 1 && stride == 1 && pad == 0

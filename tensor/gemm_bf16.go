@@ -208,7 +208,7 @@ func prepackBF16(pack packer, rows, k, tile int) (op operand, release func()) {
 	strips := (rows + tile - 1) / tile
 	kP := (k + 1) / 2
 	buf := getPanels(strips * tile * kP)
-	pairs := asm.Uint32s(*buf)
+	pairs := asm.Uint32s(buf)
 	Parallel(strips, 1, func(lo, hi int) {
 		depth := min(k, prepackDepth)
 		f32 := getScratch(tile * depth)
@@ -224,7 +224,7 @@ func prepackBF16(pack packer, rows, k, tile int) (op operand, release func()) {
 			}
 		}
 	})
-	return operand{pairs: pairs}, func() { panelPool.Put(buf) }
+	return operand{pairs: pairs}, func() { putPanels(buf) }
 }
 
 // prepackWeightBF16 is prepackBF16 for a weight W [rows, k] in any stored
@@ -237,8 +237,7 @@ func prepackBF16(pack packer, rows, k, tile int) (op operand, release func()) {
 func prepackWeightBF16(w *Weight, rows, k, tile int) (op operand, release func()) {
 	strips := (rows + tile - 1) / tile
 	kP := (k + 1) / 2
-	buf := getPanels(strips * tile * kP)
-	panels := *buf
+	panels := getPanels(strips * tile * kP)
 	Parallel(strips, 1, func(lo, hi int) {
 		f32 := getScratch(k)
 		rowPairs := getScratch(tile * kP)
@@ -254,5 +253,5 @@ func prepackWeightBF16(w *Weight, rows, k, tile int) (op operand, release func()
 			asm.PackPanel(panels[q*tile*kP:(q+1)*tile*kP], *rowPairs, kP, n, kP, tile)
 		}
 	})
-	return operand{pairs: asm.Uint32s(panels)}, func() { panelPool.Put(buf) }
+	return operand{pairs: asm.Uint32s(panels)}, func() { putPanels(panels) }
 }

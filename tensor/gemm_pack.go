@@ -1,8 +1,6 @@
 package tensor
 
 import (
-	"sync"
-
 	"github.com/godiffusion/godiffusion/asm"
 )
 
@@ -115,8 +113,7 @@ func decodeWeightRows(w *Weight, k int) rowDecoder {
 // fresh one.
 func prepack(pack packer, rows, k, tile int) (op operand, release func()) {
 	strips := (rows + tile - 1) / tile
-	buf := getPanels(strips * tile * k)
-	panels := *buf
+	panels := getPanels(strips * tile * k)
 	Parallel(strips, 1, func(lo, hi int) {
 		scratch := getScratch(tile * min(k, prepackDepth))
 		defer putScratch(scratch)
@@ -130,21 +127,24 @@ func prepack(pack packer, rows, k, tile int) (op operand, release func()) {
 			}
 		}
 	})
-	return operand{panels: panels}, func() { panelPool.Put(buf) }
+	return operand{panels: panels}, func() { putPanels(panels) }
 }
 
 // prepackDepth is the depth packed per step by prepack (its scratch is
 // mr × prepackDepth floats, as the GEMM's own packing uses).
 const prepackDepth = kcMax
 
-// panelPool keeps the buffers of the last prepacks for the next ones.
-var panelPool sync.Pool
-
-func getPanels(n int) *[]float32 {
-	if p, ok := panelPool.Get().(*[]float32); ok && cap(*p) >= n {
-		*p = (*p)[:n]
-		return p
+// getPanels returns a buffer of n floats for prepacked panels (contents
+// undefined), recycled when a released one of about that size is free;
+// putPanels hands it back. Prepacks of the same convolution at every step
+// then reuse their buffers instead of allocating (and page-faulting)
+// fresh ones.
+func getPanels(n int) []float32 {
+	if b := pool.get(n); b != nil {
+		return b
 	}
-	s := make([]float32, n)
-	return &s
+	return make([]float32, n)
 }
+
+// putPanels releases a buffer from getPanels.
+func putPanels(b []float32) { pool.put(b) }

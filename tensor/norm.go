@@ -93,7 +93,7 @@ func sumF64(d []float32, shift float32, sc *normScratch) float64 {
 // gamma and beta (length C) may be nil (no affine transform). Statistics are
 // accumulated in float64.
 func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tensor {
-	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	out := emptyLike(x)
 	groupNorm(out, x, groups, gamma, beta, eps, false)
 	return out
 }
@@ -102,7 +102,7 @@ func GroupNorm(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tenso
 // "norm → SiLU" that opens every resnet branch, in one pass over memory:
 // each channel is activated (asm.SiLU) right after it is normalised.
 func GroupNormSiLU(x *Tensor, groups int, gamma, beta []float32, eps float32) *Tensor {
-	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	out := emptyLike(x)
 	groupNorm(out, x, groups, gamma, beta, eps, true)
 	return out
 }
@@ -185,7 +185,7 @@ func rowsOf(op string, x *Tensor) (rows, dim int) {
 // gamma and beta (length of the last axis) may be nil. Statistics are
 // accumulated in float64.
 func LayerNorm(x *Tensor, gamma, beta []float32, eps float32) *Tensor {
-	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	out := emptyLike(x)
 	LayerNormInto(out, x, gamma, beta, eps)
 	return out
 }
@@ -240,7 +240,7 @@ func RMSNorm(x *Tensor, gamma []float32, eps float32) *Tensor {
 	if gamma != nil && len(gamma) != dim {
 		panic(fmt.Sprintf("tensor.RMSNorm: last axis %d, gamma has %d", dim, len(gamma)))
 	}
-	out := &Tensor{Shape: append([]int(nil), x.Shape...), Data: make([]float32, len(x.Data))}
+	out := emptyLike(x)
 	Parallel(rows, max(1, elementwiseGrain/max(dim, 1)/4), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			s := x.Data[r*dim : (r+1)*dim]

@@ -15,7 +15,7 @@ func mustSameShape(op string, a, b *Tensor) {
 // Add returns a + b elementwise; a and b must have the same shape.
 func Add(a, b *Tensor) *Tensor {
 	mustSameShape("Add", a, b)
-	out := &Tensor{Shape: append([]int(nil), a.Shape...), Data: make([]float32, len(a.Data))}
+	out := emptyLike(a)
 	ad, bd, od := a.Data, b.Data, out.Data
 	Parallel(len(od), elementwiseGrain, func(lo, hi int) {
 		x, y, o := ad[lo:hi], bd[lo:hi], od[lo:hi]

@@ -30,7 +30,7 @@ func UpsampleNearest2x(x *Tensor) *Tensor {
 		panic(fmt.Sprintf("tensor.UpsampleNearest2x: x %s is not NCHW", ShapeString(x.Shape)))
 	}
 	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-	out := New(n, c, 2*h, 2*w)
+	out := Empty(n, c, 2*h, 2*w)
 	Parallel(n*c, max(1, elementwiseGrain/max(4*h*w, 1)), func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			src := x.Data[p*h*w : (p+1)*h*w]
@@ -80,7 +80,7 @@ func Concat(axis int, ts ...*Tensor) *Tensor {
 		}
 		shape[axis] += t.Shape[axis]
 	}
-	out := New(shape...)
+	out := Empty(shape...)
 	outer := numel(shape[:axis])
 	inner := numel(shape[axis+1:])
 	orow := shape[axis] * inner
@@ -117,7 +117,7 @@ func Split(x *Tensor, axis int, sizes ...int) []*Tensor {
 	for i, s := range sizes {
 		shape := append([]int(nil), x.Shape...)
 		shape[axis] = s
-		t := New(shape...)
+		t := Empty(shape...)
 		trow := s * inner
 		for o := range outer {
 			copy(t.Data[o*trow:(o+1)*trow], x.Data[o*xrow+off:o*xrow+off+trow])
@@ -155,7 +155,7 @@ func Permute(x *Tensor, perm ...int) *Tensor {
 	for i, p := range perm {
 		ps[i] = xs[p]
 	}
-	out := New(shape...)
+	out := Empty(shape...)
 	if len(out.Data) == 0 {
 		return out
 	}
@@ -198,7 +198,7 @@ func NCHWToNLC(x *Tensor) *Tensor {
 		panic(fmt.Sprintf("tensor.NCHWToNLC: x %s is not NCHW", ShapeString(x.Shape)))
 	}
 	n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
-	out := New(n, h*w, c)
+	out := Empty(n, h*w, c)
 	for b := range n {
 		transpose(out.Data[b*c*h*w:(b+1)*c*h*w], x.Data[b*c*h*w:(b+1)*c*h*w], c, h*w)
 	}
@@ -211,7 +211,7 @@ func NLCToNCHW(x *Tensor, h, w int) *Tensor {
 		panic(fmt.Sprintf("tensor.NLCToNCHW: x %s is not [N, %d·%d, C]", ShapeString(x.Shape), h, w))
 	}
 	n, c := x.Shape[0], x.Shape[2]
-	out := New(n, c, h, w)
+	out := Empty(n, c, h, w)
 	for b := range n {
 		transpose(out.Data[b*c*h*w:(b+1)*c*h*w], x.Data[b*c*h*w:(b+1)*c*h*w], h*w, c)
 	}

@@ -21,9 +21,17 @@ type Tensor struct {
 	Data  []float32
 }
 
-// New returns a zero tensor of the given shape.
+// New returns a zero tensor of the given shape (its storage recycled,
+// and cleared, when Recycle kept some of about its size).
 func New(shape ...int) *Tensor {
-	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, numel(shape))}
+	n := numel(shape)
+	data := pool.get(n)
+	if data != nil {
+		clear(data)
+	} else {
+		data = make([]float32, n)
+	}
+	return &Tensor{Shape: append([]int(nil), shape...), Data: data}
 }
 
 // FromData wraps data (not copied) in a tensor of the given shape. It panics

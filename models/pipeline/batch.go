@@ -85,6 +85,7 @@ func (p *Pipeline) GenerateBatch(reqs []Request) ([]*Result, error) {
 		}()
 	}
 	wg.Wait()
+	endStage()
 	elapsed := time.Since(t0)
 	for i, err := range errs {
 		if err != nil {
@@ -100,6 +101,7 @@ func (p *Pipeline) GenerateBatch(reqs []Request) ([]*Result, error) {
 		reqs[i].stage("decode")
 	}
 	out := make([]*Result, len(reqs))
+	defer endStage()
 	for i, st := range sts {
 		st.res.Sampling = elapsed
 		if err := p.decode(finals[i], st.res); err != nil {

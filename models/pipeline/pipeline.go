@@ -124,6 +124,7 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 	req.stage("sample")
 	t0 := time.Now()
 	final, err := p.sample(&req, p.Model, st.x, st.res.Sigmas, st.cond, st.uncond, st.res)
+	endStage()
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +135,15 @@ func (p *Pipeline) Generate(req Request) (*Result, error) {
 		}
 	}
 	req.stage("decode")
-	return st.res, p.decode(final, st.res)
+	err = p.decode(final, st.res)
+	endStage()
+	return st.res, err
 }
+
+// endStage ends a stage (text encoding, sampling, decoding): the storage
+// its networks recycled for their next pass (tensor.Recycle) goes back to
+// the collector, since the next stage's activations have other sizes.
+func endStage() { tensor.FreeRecycled() }
 
 // started is a request made ready to sample: its conditioning, schedule
 // (in res.Sigmas) and starting latent.
@@ -173,7 +181,9 @@ func (p *Pipeline) prepare(req *Request) (*started, error) {
 	st.res.Sigmas = sigmas
 
 	t0 := time.Now()
-	if st.cond, st.uncond, err = p.conditioning(req); err != nil {
+	st.cond, st.uncond, err = p.conditioning(req)
+	endStage()
+	if err != nil {
 		return nil, err
 	}
 	if err := checkCond(st.cond, st.uncond); err != nil {

@@ -128,7 +128,7 @@ func (u *UNet) ForwardY(x *tensor.Tensor, timesteps []float32, context, y *tenso
 		h = u.mid.attention.forward(h, context)
 		tap("mid_block.attentions.0", h)
 	}
-	h = u.mid.resnets[1].Forward(h, tembAct)
+	h = next(h, u.mid.resnets[1].Forward(h, tembAct))
 	tap("mid_block.resnets.1", h)
 	tap("mid_block", h)
 
@@ -137,7 +137,9 @@ func (u *UNet) ForwardY(x *tensor.Tensor, timesteps []float32, context, y *tenso
 			skip := skips[len(skips)-1]
 			skips[len(skips)-1] = nil // let the skip's memory go once used
 			skips = skips[:len(skips)-1]
-			h = r.Forward(tensor.Concat(1, h, skip), tembAct)
+			cat := tensor.Concat(1, h, skip)
+			tensor.Recycle(h, skip)
+			h = next(cat, r.Forward(cat, tembAct))
 			tap(fmt.Sprintf("up_blocks.%d.resnets.%d", i, j), h)
 			if b.attentions != nil {
 				h = b.attentions[j].forward(h, context)
@@ -148,17 +150,29 @@ func (u *UNet) ForwardY(x *tensor.Tensor, timesteps []float32, context, y *tenso
 			// The next skip has the size to reach: 2× normally, less when
 			// a downsampler rounded an odd size up (as diffusers'
 			// upsample_size does).
-			next := skips[len(skips)-1]
-			h = b.upsample.Forward(upsampleNearest(h, next.Shape[2], next.Shape[3]))
+			target := skips[len(skips)-1]
+			up := upsampleNearest(h, target.Shape[2], target.Shape[3])
+			tensor.Recycle(h)
+			h = b.upsample.Forward(up)
+			tensor.Recycle(up)
 			tap(fmt.Sprintf("up_blocks.%d.upsamplers.0", i), h)
 		}
 		tap(fmt.Sprintf("up_blocks.%d", i), h)
 	}
 
-	h = u.normOut.Forward(h)
+	h = next(h, u.normOut.Forward(h))
 	tap("conv_norm_out", h)
 	tensor.SiLUInPlace(h)
-	h = u.convOut.Forward(h)
+	h = next(h, u.convOut.Forward(h))
 	tap("conv_out", h)
+	return h
+}
+
+// next returns the activation that replaces prev and recycles prev
+// (tensor.Recycle): the activations of a pass reuse the storage of those
+// of the pass before. Taps see an activation before it is recycled (they
+// must copy what they keep).
+func next(prev, h *tensor.Tensor) *tensor.Tensor {
+	tensor.Recycle(prev)
 	return h
 }

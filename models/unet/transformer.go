@@ -77,19 +77,32 @@ func newAttention(w weightSource, module string, channels, contextDim, heads int
 // x is a resnet's fresh output that nothing else keeps (a tap may see it,
 // but taps must not keep the network's buffers). proj_in reads the
 // normalised map channel-major and proj_out writes back channel-major, so
-// the tokens are never transposed as separate copies.
+// the tokens are never transposed as separate copies. Every intermediate
+// is recycled (tensor.Recycle) once read.
 func (t *transformer2D) forward(x, context *tensor.Tensor) *tensor.Tensor {
-	tokens := t.projIn.ForwardChannels(t.norm.Forward(x))
+	n := t.norm.Forward(x)
+	tokens := t.projIn.ForwardChannels(n)
+	tensor.Recycle(n)
 	for _, b := range t.blocks {
 		b.forward(tokens, context)
 	}
 	t.projOut.AddToChannels(x, tokens)
+	tensor.Recycle(tokens)
 	return x
 }
 
 // forward updates the tokens t [B, N, C] in place.
 func (b *basicTransformerBlock) forward(t, context *tensor.Tensor) {
-	tensor.AddInPlace(t, b.attn1.Forward(b.norm1.Forward(t), nil, false))
-	tensor.AddInPlace(t, b.attn2.Forward(b.norm2.Forward(t), context, false))
-	tensor.AddInPlace(t, b.ff.Forward(b.norm3.Forward(t)))
+	residual(t, b.norm1.Forward(t), func(n *tensor.Tensor) *tensor.Tensor { return b.attn1.Forward(n, nil, false) })
+	residual(t, b.norm2.Forward(t), func(n *tensor.Tensor) *tensor.Tensor { return b.attn2.Forward(n, context, false) })
+	residual(t, b.norm3.Forward(t), b.ff.Forward)
+}
+
+// residual adds f(n) to t in place, t += f(n), and recycles n and f(n):
+// one pre-norm residual branch, n being the normalised t.
+func residual(t, n *tensor.Tensor, f func(*tensor.Tensor) *tensor.Tensor) {
+	y := f(n)
+	tensor.Recycle(n)
+	tensor.AddInPlace(t, y)
+	tensor.Recycle(y)
 }

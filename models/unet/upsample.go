@@ -20,7 +20,7 @@ func upsampleNearest(x *tensor.Tensor, oh, ow int) *tensor.Tensor {
 	for i := range srcX {
 		srcX[i] = min(int(float32(i)*sx), w-1)
 	}
-	out := tensor.New(n, c, oh, ow)
+	out := tensor.Empty(n, c, oh, ow)
 	tensor.Parallel(n*c, 1, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			in := x.Data[p*h*w : (p+1)*h*w]

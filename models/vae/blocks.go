@@ -56,9 +56,15 @@ func newAttention(s source, path string, ch int) *attention {
 // mid block's fresh resnet output); to_out writes channel-major straight
 // into it (nn.Linear.AddToChannels), with no transposed copy.
 func (a *attention) forward(x *tensor.Tensor) *tensor.Tensor {
-	t := tensor.NCHWToNLC(a.norm.Forward(x))
-	att := tensor.Attention(a.q.Forward(t), a.k.Forward(t), a.v.Forward(t), 1, false)
+	n := a.norm.Forward(x)
+	t := tensor.NCHWToNLC(n)
+	tensor.Recycle(n)
+	q, k, v := a.q.Forward(t), a.k.Forward(t), a.v.Forward(t)
+	tensor.Recycle(t)
+	att := tensor.Attention(q, k, v, 1, false)
+	tensor.Recycle(q, k, v)
 	a.o.AddToChannels(x, att)
+	tensor.Recycle(att)
 	return x
 }
 
@@ -78,12 +84,20 @@ func newMidBlock(s source, path string, ch int, withAttention bool) *midBlock {
 	return m
 }
 
+// forward returns the block's output for x (which stays the caller's).
 func (m *midBlock) forward(x *tensor.Tensor) *tensor.Tensor {
-	x = m.res1.Forward(x, nil)
+	h := m.res1.Forward(x, nil)
 	if m.attn != nil {
-		x = m.attn.forward(x)
+		h = m.attn.forward(h)
 	}
-	return m.res2.Forward(x, nil)
+	return next(h, m.res2.Forward(h, nil))
+}
+
+// next returns the activation that replaces prev and recycles prev
+// (tensor.Recycle), for the next decode to reuse its storage.
+func next(prev, h *tensor.Tensor) *tensor.Tensor {
+	tensor.Recycle(prev)
+	return h
 }
 
 // downsample halves the resolution as the LDM encoder does: zero padding of
@@ -100,5 +114,6 @@ func (d *downsample) forward(x *tensor.Tensor) *tensor.Tensor {
 type upsample struct{ conv *nn.Conv2d }
 
 func (u *upsample) forward(x *tensor.Tensor) *tensor.Tensor {
-	return u.conv.Forward(tensor.UpsampleNearest2x(x))
+	up := tensor.UpsampleNearest2x(x)
+	return next(up, u.conv.Forward(up))
 }

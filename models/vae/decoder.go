@@ -57,21 +57,21 @@ func newDecoder(s source, c Config) *decoder {
 func (d *decoder) forward(z *tensor.Tensor, tap tapFunc) *tensor.Tensor {
 	h := d.convIn.Forward(z)
 	tap.emit("decoder.conv_in", h)
-	h = d.mid.forward(h)
+	h = next(h, d.mid.forward(h))
 	tap.emit("decoder.mid_block", h)
 	for i, lvl := range d.up {
 		for _, r := range lvl.resnets {
-			h = r.Forward(h, nil)
+			h = next(h, r.Forward(h, nil))
 		}
 		if lvl.up != nil {
-			h = lvl.up.forward(h)
+			h = next(h, lvl.up.forward(h))
 		}
 		tap.emit(fmt.Sprintf("decoder.up_blocks.%d", i), h)
 	}
-	h = d.normOut.Forward(h)
+	h = next(h, d.normOut.Forward(h))
 	tap.emit("decoder.conv_norm_out", h)
 	tensor.SiLUInPlace(h)
-	h = d.convOut.Forward(h)
+	h = next(h, d.convOut.Forward(h))
 	tap.emit("decoder.conv_out", h)
 	return h
 }
