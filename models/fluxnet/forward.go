@@ -70,8 +70,8 @@ func (m *Model) Forward(img, imgIDs, txt, txtIDs, y *tensor.Tensor, timesteps, g
 	svec := vec.Clone()
 	tensor.SiLUInPlace(svec)
 
-	p := m.bufs.take()
-	defer m.bufs.keep(p)
+	p := &buffers{}
+	defer p.reset()
 	x := m.imgIn.forward(img)
 	t := m.txtIn.forward(txt)
 	for _, blk := range m.double {
@@ -79,11 +79,14 @@ func (m *Model) Forward(img, imgIDs, txt, txtIDs, y *tensor.Tensor, timesteps, g
 		p.reset()
 	}
 	joint := tensor.Concat(1, t, x)
+	tensor.Recycle(t, x)
 	for _, blk := range m.single {
 		blk.forward(p, joint, svec, pe, c.NumHeads)
 		p.reset()
 	}
-	return m.final(p, joint, l, svec), nil
+	out := m.final(p, joint, l, svec)
+	tensor.Recycle(joint)
+	return out, nil
 }
 
 // timeEmbedding is BFL timestep_embedding(1000·t, 256): [cos(args),
@@ -133,7 +136,7 @@ func (m *Model) final(p *buffers, x *tensor.Tensor, l int, svec *tensor.Tensor) 
 	n, oc := t-l, m.Config.OutChannels
 	mod := m.finalModulation.forward(svec)
 	xm := normModulate(p, x, mod, 0)
-	out := tensor.New(b, n, oc)
+	out := tensor.Empty(b, n, oc) // every row written
 	for i := range b {
 		m.finalLinear.into(n, xm.Data[(i*t+l)*h:], h, out.Data[i*n*oc:], oc)
 	}

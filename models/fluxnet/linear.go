@@ -69,7 +69,7 @@ func (l *linear) into(rows int, x []float32, lda int, y []float32, ldc int) {
 
 // forward maps x [..., in] to a new [..., out].
 func (l *linear) forward(x *tensor.Tensor) *tensor.Tensor {
-	y := tensor.New(l.outShape(x)...)
+	y := tensor.Empty(l.outShape(x)...) // every value written
 	l.intoTensor(y, x)
 	return y
 }

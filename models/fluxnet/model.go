@@ -17,8 +17,7 @@ type Model struct {
 	single                       []*singleBlock
 	finalModulation, finalLinear *linear // final_layer.adaLN_modulation.1 (shift, scale), final_layer.linear
 
-	params *nn.Params  // the open files, when loaded from them
-	bufs   bufferCache // the blocks' activation tensors between Forward calls
+	params *nn.Params // the open files, when loaded from them
 }
 
 // mlpEmbedder is BFL's MLPEmbedder: out_layer(SiLU(in_layer(x))).
@@ -100,7 +99,6 @@ func build(src source, cfg Config) (*Model, error) {
 // Close releases the files the weights are mapped from (when loaded from
 // files); the model must not be used afterwards.
 func (m *Model) Close() error {
-	m.bufs.drop()
 	if m.params == nil {
 		return nil
 	}

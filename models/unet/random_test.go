@@ -2,6 +2,7 @@ package unet
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/godiffusion/godiffusion/asm"
@@ -186,5 +187,45 @@ func TestSD15ParamCount(t *testing.T) {
 	u := build(shapeSource{}, SD15Config())
 	if n := u.NumParams(); n != 859520964 {
 		t.Errorf("SD1.5 UNet has %d parameters, want 859520964", n)
+	}
+}
+
+// TestForwardRecycles checks that the activations a pass recycles
+// (tensor.Recycle) change nothing: a UNet that has already run another
+// input, so that the recycled storage holds its values, gives the bits of
+// a fresh one; and that once the recycled set has settled a pass of the
+// same size allocates none afresh. At 64×64 the activations are large
+// enough to be recycled.
+func TestForwardRecycles(t *testing.T) {
+	tensor.FreeRecycled()
+	defer tensor.FreeRecycled()
+	cfg := tinyConfig()
+	newUNet := func() *UNet {
+		u, err := NewRandom(cfg, tensor.F16, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	xa, ts, ctx := randomInputs(2, 64, 64, 77, 32)
+	want := newUNet().Forward(xa, ts, ctx).Data
+	if tensor.RecycledBytes() == 0 {
+		t.Fatal("a pass recycled none of its activations")
+	}
+	u := newUNet()
+	xb := xa.Clone()
+	for i := range xb.Data {
+		xb.Data[i] = -2 * xb.Data[i]
+	}
+	u.Forward(xb, ts, ctx)
+	if got := u.Forward(xa, ts, ctx).Data; !slices.Equal(got, want) {
+		t.Fatal("a pass on recycled storage differs from a fresh UNet's")
+	}
+	held := tensor.RecycledBytes()
+	if got := u.Forward(xa, ts, ctx).Data; !slices.Equal(got, want) {
+		t.Fatal("a pass on recycled storage differs from a fresh UNet's")
+	}
+	if got := tensor.RecycledBytes(); got != held {
+		t.Fatalf("recycled storage went from %d to %d bytes over a pass of the same size: it allocated afresh", held, got)
 	}
 }

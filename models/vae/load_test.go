@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,5 +155,46 @@ func TestHalfConversion(t *testing.T) {
 		if got := safetensors.F32ToF16(c.f); got != c.h {
 			t.Errorf("safetensors.F32ToF16(%g) = %#04x, want %#04x", c.f, got, c.h)
 		}
+	}
+}
+
+// TestDecodeRecycles: a decoder whose recycled activations (tensor.Recycle)
+// hold another latent's values gives the bits of a fresh one, and once the
+// recycled set has settled a decode of the same size allocates none
+// afresh. (A 32×32 latent: activations large enough to be recycled.)
+func TestDecodeRecycles(t *testing.T) {
+	tensor.FreeRecycled()
+	defer tensor.FreeRecycled()
+	cfg := Config{InChannels: 3, OutChannels: 3, LatentChannels: 4, BlockOutChannels: []int{8, 16}, LayersPerBlock: 1,
+		Groups: 4, Eps: 1e-6, ScalingFactor: 0.18215, UseQuantConv: true, UsePostQuantConv: true, MidAttention: true}
+	newVAE := func() *VAE {
+		v, err := NewRandom(cfg, tensor.F16, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	latent := func(s float64) *tensor.Tensor {
+		l := tensor.New(1, 4, 32, 32)
+		for i := range l.Data {
+			l.Data[i] = float32(math.Sin(s * float64(i)))
+		}
+		return l
+	}
+	want := newVAE().DecodeWhole(latent(0.3)).Data
+	if tensor.RecycledBytes() == 0 {
+		t.Fatal("a decode recycled none of its activations")
+	}
+	v := newVAE()
+	v.DecodeWhole(latent(1.7))
+	if got := v.DecodeWhole(latent(0.3)).Data; !slices.Equal(got, want) {
+		t.Fatal("a decode on recycled storage differs from a fresh decoder's")
+	}
+	held := tensor.RecycledBytes()
+	if got := v.DecodeWhole(latent(0.3)).Data; !slices.Equal(got, want) {
+		t.Fatal("a decode on recycled storage differs from a fresh decoder's")
+	}
+	if got := tensor.RecycledBytes(); got != held {
+		t.Fatalf("recycled storage went from %d to %d bytes over a decode of the same size: it allocated afresh", held, got)
 	}
 }
