@@ -80,8 +80,17 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	prog := newProgress(stderr, false)
 	bar := prog.bar("")
 	var rssSampling uint64
-	req.Progress = bar.step
+	// stepEnds[i] is when step i+1 ended, from the start of sampling.
+	var stepEnds []time.Duration
+	var samplingStart time.Time
+	req.Progress = func(i, n int) {
+		stepEnds = append(stepEnds, time.Since(samplingStart))
+		bar.step(i, n)
+	}
 	req.Stage = func(name string) {
+		if name == "sample" {
+			samplingStart = time.Now()
+		}
 		if name == "decode" {
 			// The network was released (Request.ReleaseModel): what
 			// follows is the decoder's own peak.
@@ -139,6 +148,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "  sampling    %s = %.2f s/step; %d %s calls, %d batch passes (%s), peak RSS %s\n",
 		secs(res.Sampling), res.Sampling.Seconds()/float64(res.Steps), res.ModelCalls, s.net, res.ModelPasses, batchNote(cfg), formatBytes(rssSampling))
+	if line := laterSteps(stepEnds, f.batch); line != "" {
+		fmt.Fprintln(stdout, line)
+	}
 	achieved := s.passFLOP / 1e9 * float64(res.ModelPasses) / res.Sampling.Seconds()
 	if f.precision == tensor.PrecisionBF16 {
 		fmt.Fprintf(stdout, "  precision   bf16 (matrix products, convolutions, attention; bf16 GEMM kernel %s)\n", asm.BF16Kernel())
@@ -176,6 +188,21 @@ func generateBench(pipe *pipeline.Pipeline, req pipeline.Request, batch int) (*p
 	res := all[0]
 	res.Sampling /= time.Duration(batch) // wall time per image
 	return res, nil
+}
+
+// laterSteps reports the first step apart from the rest: the first pass
+// also allocates the activations (which later passes recycle) and
+// computes the cross-attention keys and values of the prompt (which
+// later passes reuse), so a run of many steps costs about
+// first + (steps − 1) × later. Empty for fewer than two steps.
+func laterSteps(ends []time.Duration, batch int) string {
+	if len(ends) < 2 {
+		return ""
+	}
+	per := float64(max(batch, 1))
+	first := ends[0].Seconds() / per
+	later := (ends[len(ends)-1] - ends[0]).Seconds() / float64(len(ends)-1) / per
+	return fmt.Sprintf("  steps       first %.2f s, later %.2f s/step (mean of %d): a run of N steps takes about first + (N−1) × later", first, later, len(ends)-1)
 }
 
 // randn returns a tensor of the given shape with N(0, 1) values from seed.

@@ -89,7 +89,7 @@ func TestBenchSDXLModel(t *testing.T) {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr)
 		}
 		for _, want := range []string{"gen bench — sdxl, " + args[1], "64x64, 2 steps, cfg 7, euler/normal", "1 threads, kernels ",
-			"weights     f16", "  load ", "s/step; 2 UNet calls, 4 batch passes", " GFLOP/pass (unet.Config.FLOPs), ", "% of peak ",
+			"weights     f16", "  load ", "s/step; 2 UNet calls, 4 batch passes", "  steps       first ", " s, later ", " GFLOP/pass (unet.Config.FLOPs), ", "% of peak ",
 			"  decode ", "  peak RSS "} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("%v: bench output lacks %q:\n%s", args, want, stdout)
@@ -118,7 +118,7 @@ func TestBenchFluxModel(t *testing.T) {
 			t.Fatalf("%v: exit %d: %s", args, code, stderr)
 		}
 		for _, want := range []string{"64x32, 2 steps, cfg 1", "simple", "transformer f32", "  T5  ", tc.want, "  CLIP-L ",
-			"s/step; 2 transformer calls, 2 batch passes", " GFLOP/pass (fluxnet.Config.FLOPs), ", "% of peak ",
+			"s/step; 2 transformer calls, 2 batch passes", "  steps       first ", " GFLOP/pass (fluxnet.Config.FLOPs), ", "% of peak ",
 			"  decode ", "after the transformer was released", "overall"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("%s: bench output lacks %q:\n%s", tc.model, want, stdout)

@@ -63,6 +63,9 @@ func (p *Pipeline) GenerateBatch(reqs []Request) ([]*Result, error) {
 	finals := make([]*tensor.Tensor, len(reqs))
 	errs := make([]error, len(reqs))
 	var wg sync.WaitGroup
+	for i := range reqs {
+		reqs[i].stage("sample")
+	}
 	t0 := time.Now()
 	for i := range reqs {
 		wg.Add(1)

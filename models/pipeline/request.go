@@ -151,7 +151,8 @@ type Request struct {
 	Observer func(Call)
 	// Progress, when set, is called after every sampling step.
 	Progress func(step, total int)
-	// Stage, when set, is called as each stage of Generate begins: "sample"
+	// Stage, when set, is called as each stage of Generate (and
+	// GenerateBatch) begins: "sample"
 	// (after the text encoding and the starting latent) and "decode"
 	// (after the network was released, with ReleaseModel), e.g. for a
 	// status line or to measure each stage's memory.
