@@ -118,6 +118,14 @@ func Recycle(ts ...*Tensor) {
 	}
 }
 
+// Replace recycles prev and returns next, for a chain of activations each
+// computed from the one before, h = tensor.Replace(h, layer(h)): prev's
+// storage goes to the next tensor of its size once next exists.
+func Replace(prev, next *Tensor) *Tensor {
+	Recycle(prev)
+	return next
+}
+
 // FreeRecycled drops the storage Recycle kept, for the collector to
 // take: a pipeline calls it when a stage ends whose activation sizes the
 // next stage does not share.

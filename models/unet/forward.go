@@ -128,7 +128,7 @@ func (u *UNet) ForwardY(x *tensor.Tensor, timesteps []float32, context, y *tenso
 		h = u.mid.attention.forward(h, context)
 		tap("mid_block.attentions.0", h)
 	}
-	h = next(h, u.mid.resnets[1].Forward(h, tembAct))
+	h = tensor.Replace(h, u.mid.resnets[1].Forward(h, tembAct))
 	tap("mid_block.resnets.1", h)
 	tap("mid_block", h)
 
@@ -139,7 +139,7 @@ func (u *UNet) ForwardY(x *tensor.Tensor, timesteps []float32, context, y *tenso
 			skips = skips[:len(skips)-1]
 			cat := tensor.Concat(1, h, skip)
 			tensor.Recycle(h, skip)
-			h = next(cat, r.Forward(cat, tembAct))
+			h = tensor.Replace(cat, r.Forward(cat, tembAct))
 			tap(fmt.Sprintf("up_blocks.%d.resnets.%d", i, j), h)
 			if b.attentions != nil {
 				h = b.attentions[j].forward(h, context)
@@ -160,19 +160,10 @@ func (u *UNet) ForwardY(x *tensor.Tensor, timesteps []float32, context, y *tenso
 		tap(fmt.Sprintf("up_blocks.%d", i), h)
 	}
 
-	h = next(h, u.normOut.Forward(h))
+	h = tensor.Replace(h, u.normOut.Forward(h))
 	tap("conv_norm_out", h)
 	tensor.SiLUInPlace(h)
-	h = next(h, u.convOut.Forward(h))
+	h = tensor.Replace(h, u.convOut.Forward(h))
 	tap("conv_out", h)
-	return h
-}
-
-// next returns the activation that replaces prev and recycles prev
-// (tensor.Recycle): the activations of a pass reuse the storage of those
-// of the pass before. Taps see an activation before it is recycled (they
-// must copy what they keep).
-func next(prev, h *tensor.Tensor) *tensor.Tensor {
-	tensor.Recycle(prev)
 	return h
 }

@@ -90,14 +90,7 @@ func (m *midBlock) forward(x *tensor.Tensor) *tensor.Tensor {
 	if m.attn != nil {
 		h = m.attn.forward(h)
 	}
-	return next(h, m.res2.Forward(h, nil))
-}
-
-// next returns the activation that replaces prev and recycles prev
-// (tensor.Recycle), for the next decode to reuse its storage.
-func next(prev, h *tensor.Tensor) *tensor.Tensor {
-	tensor.Recycle(prev)
-	return h
+	return tensor.Replace(h, m.res2.Forward(h, nil))
 }
 
 // downsample halves the resolution as the LDM encoder does: zero padding of
@@ -115,5 +108,5 @@ type upsample struct{ conv *nn.Conv2d }
 
 func (u *upsample) forward(x *tensor.Tensor) *tensor.Tensor {
 	up := tensor.UpsampleNearest2x(x)
-	return next(up, u.conv.Forward(up))
+	return tensor.Replace(up, u.conv.Forward(up))
 }

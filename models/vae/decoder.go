@@ -57,21 +57,21 @@ func newDecoder(s source, c Config) *decoder {
 func (d *decoder) forward(z *tensor.Tensor, tap tapFunc) *tensor.Tensor {
 	h := d.convIn.Forward(z)
 	tap.emit("decoder.conv_in", h)
-	h = next(h, d.mid.forward(h))
+	h = tensor.Replace(h, d.mid.forward(h))
 	tap.emit("decoder.mid_block", h)
 	for i, lvl := range d.up {
 		for _, r := range lvl.resnets {
-			h = next(h, r.Forward(h, nil))
+			h = tensor.Replace(h, r.Forward(h, nil))
 		}
 		if lvl.up != nil {
-			h = next(h, lvl.up.forward(h))
+			h = tensor.Replace(h, lvl.up.forward(h))
 		}
 		tap.emit(fmt.Sprintf("decoder.up_blocks.%d", i), h)
 	}
-	h = next(h, d.normOut.Forward(h))
+	h = tensor.Replace(h, d.normOut.Forward(h))
 	tap.emit("decoder.conv_norm_out", h)
 	tensor.SiLUInPlace(h)
-	h = next(h, d.convOut.Forward(h))
+	h = tensor.Replace(h, d.convOut.Forward(h))
 	tap.emit("decoder.conv_out", h)
 	return h
 }
