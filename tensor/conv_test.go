@@ -66,7 +66,7 @@ func TestConv2dVsNaive(t *testing.T) {
 		{1, 43, 5, 7, 9, 3, 2, 1},    // K = 387: the second depth block starts mid-kernel (tap 194)
 		{1, 25, 7, 8, 8, 4, 1, 1},    // K = 400 with a 4×4 kernel, block starts at tap 200
 		{2, 3, 4, 6, 32, 3, 1, 1},    // rows of 32: a panel row per map row, clipped at both edges
-		{1, 4, 3, 5, 70, 3, 1, 1},    // interior runs of 32 (fixed-size copies), runs across row ends
+		{1, 4, 3, 5, 70, 3, 1, 1},    // interior runs of 32, runs across row ends
 		{1, 2, 3, 7, 40, 5, 1, 2},    // a 5×5 kernel, pad 2, on rows wider than a panel
 	}
 	// Both weight paths: packed up front (prepack), and, with the size
