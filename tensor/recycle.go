@@ -9,12 +9,11 @@ import (
 // of (about) the same size.
 //
 // Why: a denoising network allocates the same activation sizes at every
-// step (an SD 1.5 UNet pass at 512×512, batch 2: ~3 GB in ~1,000
-// tensors), and gen runs the collector with GOGC=10 so that the resident
+// step (an SD 1.5 UNet pass at 512×512, batch 2: ~3 GB), and gen runs the collector with GOGC=10 so that the resident
 // set stays near the weights. The collector then frees the activations
 // many times per pass, the runtime's scavenger hands the freed pages back
 // to the operating system, and the next step page-faults and zeroes them
-// again: ~10% of a bf16 UNet pass in the kernel and in memclr. A network
+// again: 10–15% of a warm bf16 UNet pass, in the kernel and in memclr. A network
 // that knows when an activation dies calls Recycle; New and Empty take
 // storage from here first, so from the second step on a pass allocates
 // (almost) nothing.
@@ -34,13 +33,13 @@ type recycler struct {
 	mu    sync.Mutex
 	free  [][]float32 // full-capacity buffers, in no order
 	held  int         // floats in free
-	limit int         // most bytes held
+	limit int64       // most bytes held
 }
 
 // recycleLimit bounds the bytes the recycler keeps (8 GiB: more than the
 // largest per-pass activation set of the networks here, an SDXL UNet
 // pass at 1024×1024, so that the limit only stops runaway growth).
-const recycleLimit = 8 << 30
+const recycleLimit int64 = 8 << 30
 
 // recycleMin is the smallest buffer worth keeping (floats): below it
 // the allocator's own size classes do as well.
@@ -81,7 +80,7 @@ func (r *recycler) put(b []float32) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if (r.held+c)*int(unsafe.Sizeof(float32(0))) > r.limit {
+	if int64(r.held+c)*int64(unsafe.Sizeof(float32(0))) > r.limit {
 		return
 	}
 	r.free = append(r.free, b[:c])
